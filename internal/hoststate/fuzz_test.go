@@ -1,0 +1,31 @@
+package hoststate
+
+import (
+	"os"
+	"testing"
+)
+
+// FuzzParseLinux: whatever a host (or something posing as one) prints, the parser returns a
+// state or an error, never a panic.
+func FuzzParseLinux(f *testing.F) {
+	if good, err := os.ReadFile("testdata/read_debian.out"); err == nil {
+		f.Add(good)
+	}
+	f.Add([]byte("@@accessctl-read 1\n@@begin passwd -\ncm9vdDp4OjA6MDo6Lzov\n@@end\n@@done\n"))
+	f.Add([]byte("@@accessctl-read 1\n@@begin shadow alice\nYWxpY2U6eDo6Ojo6Ojo=\n@@end\n@@done\n"))
+	f.Add([]byte("@@accessctl-read 1\n@@begin state - kind=file\ne30=\n@@end\n@@begin pidfile /x kind=file\nMTIK\n@@end\n@@done\n"))
+	f.Add([]byte("@@\n@@begin\n@@end\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := ParseLinux(b)
+		if err == nil && l == nil {
+			t.Fatal("nil state without error")
+		}
+		if err == nil {
+			_ = l.SshdLayout(nil, nil)
+			_ = l.IncludesDropInsFirst([]string{"passwordauthentication"})
+			for _, f := range l.AuthorizedKeys {
+				ParseAuthorizedKeys(f.Content)
+			}
+		}
+	})
+}

@@ -1,0 +1,457 @@
+package hoststate
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Paths accessctl reads and writes on a Linux host.
+const (
+	SudoersPath    = "/etc/sudoers.d/accessctl"
+	SshdConfigPath = "/etc/ssh/sshd_config"
+	SshdDropInDir  = "/etc/ssh/sshd_config.d"
+	SshdDropIn     = "00-accessctl.conf"
+	StatePath      = "/var/lib/accessctl/state.json"
+)
+
+// FileKind says what a path is; symlinks are reported, never followed.
+type FileKind string
+
+// File kinds.
+const (
+	KindFile       FileKind = "file"
+	KindSymlink    FileKind = "symlink"     // Content is the link target
+	KindSymlinkDir FileKind = "symlink-dir" // authorized_keys: ~/.ssh itself is a symlink
+	KindOther      FileKind = "other"       // a directory, device, fifo...
+	KindAbsent     FileKind = "absent"
+)
+
+// File is one file as read on the host.
+type File struct {
+	Kind    FileKind `json:"kind"`
+	Content string   `json:"content,omitempty"`
+}
+
+// Exists reports whether something is at the path.
+func (f File) Exists() bool { return f.Kind != "" && f.Kind != KindAbsent }
+
+// Account is one line of `getent passwd`.
+type Account struct {
+	Name  string `json:"name"`
+	UID   int    `json:"uid"`
+	GID   int    `json:"gid"`
+	GECOS string `json:"gecos"`
+	Home  string `json:"home"`
+	Shell string `json:"shell"`
+}
+
+// Human reports whether the account is a person's on Linux conventions (uid >= 1000, not nobody).
+func (a Account) Human() bool { return a.UID >= 1000 && a.UID < 65534 }
+
+// Group is one line of `getent group`; Members are the supplementary members only.
+type Group struct {
+	Name    string   `json:"name"`
+	GID     int      `json:"gid"`
+	Members []string `json:"members"`
+}
+
+// Shadow is the part of a shadow entry the plan needs.
+type Shadow struct {
+	Hash string `json:"-"` // the password field; never rendered
+	// Expire is the account expiry in days since 1970-01-01, -1 when unset.
+	Expire int `json:"expire"`
+}
+
+// Locked reports whether the password is locked ("!" prefix).
+func (s Shadow) Locked() bool { return strings.HasPrefix(s.Hash, "!") }
+
+// InstalledKey is a key accessctl installed for a user, as recorded in its state file.
+type InstalledKey struct {
+	Keypair     string `json:"keypair"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Record is accessctl's state file on a host (/var/lib/accessctl/state.json).
+type Record struct {
+	FormatVersion string                    `json:"formatVersion"`
+	Created       []string                  `json:"created"`
+	Keys          map[string][]InstalledKey `json:"keys"`
+	LastApplied   string                    `json:"lastApplied,omitempty"`
+	Sshd          map[string]string         `json:"sshd,omitempty"`
+}
+
+// CreatedUser reports whether accessctl created the user on this host.
+func (r *Record) CreatedUser(name string) bool {
+	for _, c := range r.Created {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// DropIn is one file in /etc/ssh/sshd_config.d.
+type DropIn struct {
+	Name string `json:"name"`
+	File
+}
+
+// Linux is what a Linux host has now, as far as accessctl cares.
+type Linux struct {
+	Accounts []Account `json:"accounts"`
+	Groups   []Group   `json:"groups"`
+	// Shadow holds the entries of the users asked for that exist.
+	Shadow map[string]Shadow `json:"shadow"`
+	// AuthorizedKeys holds ~/.ssh/authorized_keys of the users asked for that have a home.
+	AuthorizedKeys map[string]File `json:"authorizedKeys"`
+	Sudoers        File            `json:"sudoers"`
+	SshdConfig     File            `json:"sshdConfig"`
+	DropIns        []DropIn        `json:"dropIns"`
+	// SshdT is the effective configuration from `sshd -T`: lower-case keyword to its first value,
+	// permitrootlogin without-password normalised to prohibit-password.
+	SshdT map[string]string `json:"sshdT"`
+	// SshdTError is the output of `sshd -T` when it failed.
+	SshdTError string `json:"sshdTError,omitempty"`
+	Record     Record `json:"record"`
+	// RecordError says why the state file could not be used ("" when it is absent or fine).
+	RecordError string `json:"recordError,omitempty"`
+	Systemd     bool   `json:"systemd"`
+	SshdPID     int    `json:"sshdPid"`
+	PIDFile     string `json:"pidFile"`
+	Root        bool   `json:"root"`
+	// Fingerprint is a digest of everything the plan depends on, for stale-plan detection.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Account returns the named account, or nil.
+func (l *Linux) Account(name string) *Account {
+	for i := range l.Accounts {
+		if l.Accounts[i].Name == name {
+			return &l.Accounts[i]
+		}
+	}
+	return nil
+}
+
+// Group returns the named group, or nil.
+func (l *Linux) Group(name string) *Group {
+	for i := range l.Groups {
+		if l.Groups[i].Name == name {
+			return &l.Groups[i]
+		}
+	}
+	return nil
+}
+
+// SupplementaryGroups lists the groups that name user as a member, sorted.
+func (l *Linux) SupplementaryGroups(user string) []string {
+	var gs []string
+	for _, g := range l.Groups {
+		for _, m := range g.Members {
+			if m == user {
+				gs = append(gs, g.Name)
+				break
+			}
+		}
+	}
+	sort.Strings(gs)
+	return gs
+}
+
+// maxReadOutput bounds what the parser accepts; a host's answer is a few hundred KB at most.
+const maxReadOutput = 64 << 20
+
+type section struct {
+	kind, arg string
+	attrs     map[string]string
+	body      []byte
+}
+
+// ParseLinux parses the output of the read script. It never panics; an error says what is
+// missing or malformed.
+func ParseLinux(out []byte) (*Linux, error) {
+	if len(out) > maxReadOutput {
+		return nil, fmt.Errorf("read output is larger than %d bytes", maxReadOutput)
+	}
+	secs, err := splitSections(out)
+	if err != nil {
+		return nil, err
+	}
+	l := &Linux{
+		Shadow:         map[string]Shadow{},
+		AuthorizedKeys: map[string]File{},
+		SshdT:          map[string]string{},
+		Sudoers:        File{Kind: KindAbsent},
+		SshdConfig:     File{Kind: KindAbsent},
+	}
+	seen := map[string]bool{}
+	h := sha256.New()
+	for _, s := range secs {
+		if s.kind != "facts" && s.kind != "pidfile" {
+			fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00", s.kind, s.arg, s.attrs["kind"], len(s.body))
+			h.Write(s.body)
+		}
+		seen[s.kind] = true
+		switch s.kind {
+		case "passwd":
+			l.Accounts, err = parsePasswd(s.body)
+		case "group":
+			l.Groups, err = parseGroup(s.body)
+		case "shadow":
+			if len(bytes.TrimSpace(s.body)) > 0 {
+				var sh Shadow
+				sh, err = parseShadow(s.arg, s.body)
+				l.Shadow[s.arg] = sh
+			}
+		case "keys":
+			l.AuthorizedKeys[s.arg], err = fileOf(s)
+		case "sudoers":
+			l.Sudoers, err = fileOf(s)
+		case "sshd_config":
+			l.SshdConfig, err = fileOf(s)
+		case "sshd_dropin":
+			var f File
+			f, err = fileOf(s)
+			l.DropIns = append(l.DropIns, DropIn{Name: s.arg, File: f})
+		case "sshd_t":
+			if s.attrs["rc"] != "0" {
+				l.SshdTError = strings.TrimSpace(string(s.body))
+				if l.SshdTError == "" {
+					l.SshdTError = "sshd -T exited with status " + s.attrs["rc"]
+				}
+			} else {
+				l.SshdT = parseSshdT(s.body)
+			}
+		case "state":
+			var f File
+			f, err = fileOf(s)
+			if err == nil {
+				l.Record, l.RecordError = parseRecord(f)
+			}
+		case "pidfile":
+			l.PIDFile = s.arg
+			if s.attrs["kind"] == string(KindFile) {
+				l.SshdPID, _ = strconv.Atoi(strings.TrimSpace(string(s.body)))
+			}
+		case "facts":
+			for _, line := range strings.Split(string(s.body), "\n") {
+				k, v, _ := strings.Cut(line, "=")
+				switch k {
+				case "systemd":
+					l.Systemd = v == "1"
+				case "uid":
+					l.Root = v == "0"
+				}
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("section %s %s: %w", s.kind, s.arg, err)
+		}
+	}
+	for _, k := range []string{"passwd", "group", "sudoers", "sshd_config", "sshd_t", "state", "facts"} {
+		if !seen[k] {
+			return nil, fmt.Errorf("read output lacks the %s section", k)
+		}
+	}
+	sort.Slice(l.DropIns, func(i, j int) bool { return l.DropIns[i].Name < l.DropIns[j].Name })
+	l.Fingerprint = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return l, nil
+}
+
+func splitSections(out []byte) ([]section, error) {
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var (
+		secs    []section
+		cur     *section
+		b64     strings.Builder
+		started bool
+		done    bool
+	)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if !strings.HasPrefix(line, "@@") {
+			if cur != nil {
+				b64.WriteString(strings.TrimSpace(line))
+			}
+			// Anything outside a section (a login banner, a sudo lecture) is ignored.
+			continue
+		}
+		fields := strings.Fields(line[2:])
+		if len(fields) == 0 {
+			return nil, fmt.Errorf("empty marker line")
+		}
+		switch fields[0] {
+		case "accessctl-read":
+			if len(fields) < 2 || fields[1] != "1" {
+				return nil, fmt.Errorf("unknown read format %q", line)
+			}
+			started = true
+		case "begin":
+			if !started {
+				return nil, fmt.Errorf("section before the read header")
+			}
+			if cur != nil {
+				return nil, fmt.Errorf("section %s not ended", cur.kind)
+			}
+			if len(fields) < 3 {
+				return nil, fmt.Errorf("malformed section header %q", line)
+			}
+			cur = &section{kind: fields[1], arg: fields[2], attrs: map[string]string{}}
+			for _, a := range fields[3:] {
+				k, v, _ := strings.Cut(a, "=")
+				cur.attrs[k] = v
+			}
+			b64.Reset()
+		case "end":
+			if cur == nil {
+				return nil, fmt.Errorf("end marker outside a section")
+			}
+			body, err := base64.StdEncoding.DecodeString(b64.String())
+			if err != nil {
+				return nil, fmt.Errorf("section %s %s: bad base64: %w", cur.kind, cur.arg, err)
+			}
+			cur.body = body
+			secs = append(secs, *cur)
+			cur = nil
+		case "done":
+			if cur != nil {
+				return nil, fmt.Errorf("section %s not ended", cur.kind)
+			}
+			done = true
+		default:
+			return nil, fmt.Errorf("unknown marker %q", fields[0])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read output: %w", err)
+	}
+	if !started {
+		return nil, fmt.Errorf("read output has no header (did the script run?)")
+	}
+	if !done {
+		return nil, fmt.Errorf("read output is truncated")
+	}
+	return secs, nil
+}
+
+func fileOf(s section) (File, error) {
+	k := FileKind(s.attrs["kind"])
+	switch k {
+	case KindFile, KindSymlink, KindSymlinkDir:
+		return File{Kind: k, Content: string(s.body)}, nil
+	case KindOther, KindAbsent:
+		return File{Kind: k}, nil
+	}
+	return File{}, fmt.Errorf("unknown file kind %q", k)
+}
+
+func lines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimRight(l, "\r"); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func parsePasswd(b []byte) ([]Account, error) {
+	var as []Account
+	for _, l := range lines(b) {
+		f := strings.Split(l, ":")
+		if len(f) != 7 {
+			return nil, fmt.Errorf("passwd line with %d fields", len(f))
+		}
+		uid, err1 := strconv.Atoi(f[2])
+		gid, err2 := strconv.Atoi(f[3])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("passwd entry %q: bad uid or gid", f[0])
+		}
+		as = append(as, Account{Name: f[0], UID: uid, GID: gid, GECOS: f[4], Home: f[5], Shell: f[6]})
+	}
+	return as, nil
+}
+
+func parseGroup(b []byte) ([]Group, error) {
+	var gs []Group
+	for _, l := range lines(b) {
+		f := strings.Split(l, ":")
+		if len(f) != 4 {
+			return nil, fmt.Errorf("group line with %d fields", len(f))
+		}
+		gid, err := strconv.Atoi(f[2])
+		if err != nil {
+			return nil, fmt.Errorf("group entry %q: bad gid", f[0])
+		}
+		g := Group{Name: f[0], GID: gid}
+		if f[3] != "" {
+			g.Members = strings.Split(f[3], ",")
+		}
+		gs = append(gs, g)
+	}
+	return gs, nil
+}
+
+func parseShadow(user string, b []byte) (Shadow, error) {
+	ls := lines(b)
+	if len(ls) != 1 {
+		return Shadow{}, fmt.Errorf("%d shadow lines", len(ls))
+	}
+	f := strings.Split(ls[0], ":")
+	if len(f) != 9 || f[0] != user {
+		return Shadow{}, fmt.Errorf("malformed shadow entry")
+	}
+	s := Shadow{Hash: f[1], Expire: -1}
+	if f[7] != "" {
+		n, err := strconv.Atoi(f[7])
+		if err != nil {
+			return Shadow{}, fmt.Errorf("bad account expiry")
+		}
+		s.Expire = n
+	}
+	return s, nil
+}
+
+func parseSshdT(b []byte) map[string]string {
+	m := map[string]string{}
+	for _, l := range lines(b) {
+		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
+		k = strings.ToLower(k)
+		if _, dup := m[k]; dup || k == "" {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if k == "permitrootlogin" && v == "without-password" {
+			v = "prohibit-password"
+		}
+		m[k] = v
+	}
+	return m
+}
+
+func parseRecord(f File) (Record, string) {
+	r := Record{Keys: map[string][]InstalledKey{}}
+	switch f.Kind {
+	case KindAbsent:
+		return r, ""
+	case KindFile:
+	default:
+		return r, fmt.Sprintf("%s is a %s, not a file", StatePath, f.Kind)
+	}
+	if err := json.Unmarshal([]byte(f.Content), &r); err != nil {
+		return Record{Keys: map[string][]InstalledKey{}}, fmt.Sprintf("%s: %v", StatePath, err)
+	}
+	if r.Keys == nil {
+		r.Keys = map[string][]InstalledKey{}
+	}
+	return r, ""
+}

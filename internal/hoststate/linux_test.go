@@ -1,0 +1,176 @@
+package hoststate
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; run go test -update and review the diff\n--- got\n%s", name, got)
+	}
+}
+
+// TestReadScriptGolden pins the command sent to hosts: a change to it is a reviewed diff.
+func TestReadScriptGolden(t *testing.T) {
+	cmd, err := ReadLinuxCommand(false, []string{"alice", "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "read_linux.golden", []byte("$ "+cmd+"\n"+ReadLinuxScript()))
+	if _, err := ReadLinuxCommand(true, []string{"x;rm -rf /"}); err == nil {
+		t.Error("a hostile user name was accepted")
+	}
+}
+
+func TestParseLinuxGolden(t *testing.T) {
+	out, err := os.ReadFile("testdata/read_debian.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ParseLinux(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only what the plan uses from the recording; passwd and group of the recording machine are
+	// summarised so the golden file stays readable.
+	view := map[string]any{
+		"alice":          l.Account("alice"),
+		"aliceGroups":    l.SupplementaryGroups("alice"),
+		"shadowExpire":   map[string]int{"alice": l.Shadow["alice"].Expire, "carol": l.Shadow["carol"].Expire},
+		"locked":         map[string]bool{"alice": l.Shadow["alice"].Locked(), "carol": l.Shadow["carol"].Locked()},
+		"authorizedKeys": l.AuthorizedKeys,
+		"sudoers":        l.Sudoers,
+		"dropIns":        l.DropIns,
+		"sshd":           map[string]string{"passwordauthentication": l.SshdT["passwordauthentication"], "permitrootlogin": l.SshdT["permitrootlogin"], "pubkeyauthentication": l.SshdT["pubkeyauthentication"]},
+		"includeFirst":   l.IncludesDropInsFirst([]string{"passwordauthentication"}),
+		"record":         l.Record,
+		"systemd":        l.Systemd,
+		"pid":            l.SshdPID,
+		"root":           l.Root,
+		"fingerprint":    l.Fingerprint,
+	}
+	b, _ := json.MarshalIndent(view, "", "  ")
+	golden(t, "read_debian.golden.json", append(b, '\n'))
+	if _, ok := l.Shadow["dave"]; ok {
+		t.Error("a missing user has a shadow entry")
+	}
+	top, _ := Winner(l.SshdLayout(nil, nil), "passwordauthentication")
+	if top == nil || top.Where() != "/etc/ssh/sshd_config.d/50-cloud-init.conf:1" || top.Value != "yes" {
+		t.Errorf("winner of passwordauthentication = %+v", top)
+	}
+}
+
+func TestParseLinuxRejects(t *testing.T) {
+	good, _ := os.ReadFile("testdata/read_debian.out")
+	cases := map[string]string{
+		"empty":       "",
+		"truncated":   string(good[:len(good)/2]),
+		"no header":   strings.Replace(string(good), "@@accessctl-read 1\n", "", 1),
+		"bad base64":  strings.Replace(string(good), "@@begin sudoers - kind=file\n", "@@begin sudoers - kind=file\n!!!\n", 1),
+		"bad kind":    strings.Replace(string(good), "sudoers - kind=file", "sudoers - kind=weird", 1),
+		"nested":      strings.Replace(string(good), "@@begin sudoers", "@@begin x -\n@@begin sudoers", 1),
+		"no sshd_t":   strings.Replace(string(good), "@@begin sshd_t", "@@begin other", 1),
+		"future fmt":  strings.Replace(string(good), "@@accessctl-read 1", "@@accessctl-read 2", 1),
+		"stray end":   "@@accessctl-read 1\n@@end\n@@done\n",
+		"only done":   "@@accessctl-read 1\n@@done\n",
+		"empty mark":  "@@accessctl-read 1\n@@\n",
+		"short begin": "@@accessctl-read 1\n@@begin passwd\n@@end\n@@done\n",
+	}
+	for name, in := range cases {
+		if _, err := ParseLinux([]byte(in)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	// A banner before the header is tolerated.
+	if _, err := ParseLinux(append([]byte("Welcome!\n"), good...)); err != nil {
+		t.Errorf("banner: %v", err)
+	}
+}
+
+// TestReadScriptRuns runs the real script with the real tools of this machine (read-only).
+func TestReadScriptRuns(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to read shadow")
+	}
+	out, err := exec.Command("sh", "-c", ReadLinuxScript(), "sh", "root", "nobody").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ParseLinux(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Account("root") == nil || l.Account("root").UID != 0 || !l.Root {
+		t.Errorf("root account not read: %+v", l.Account("root"))
+	}
+	if _, ok := l.Shadow["root"]; !ok {
+		t.Error("no shadow entry for root")
+	}
+	if l.SshdTError == "" && l.SshdT["pubkeyauthentication"] == "" {
+		t.Error("sshd -T output not parsed")
+	}
+}
+
+func TestSshdLayout(t *testing.T) {
+	l := &Linux{
+		SshdConfig: File{Kind: KindFile, Content: "PasswordAuthentication no\nInclude /etc/ssh/sshd_config.d/*.conf\nMatch User x\n  PubkeyAuthentication no\n"},
+		DropIns: []DropIn{
+			{Name: "50-cloud-init.conf", File: File{Kind: KindFile, Content: "PasswordAuthentication yes\n"}},
+			{Name: "notes.txt", File: File{Kind: KindFile, Content: "PermitRootLogin yes\n"}},
+		},
+	}
+	if l.IncludesDropInsFirst([]string{"PasswordAuthentication"}) {
+		t.Error("include after a managed keyword counted as first")
+	}
+	if !l.IncludesDropInsFirst([]string{"permitrootlogin"}) {
+		t.Error("include before permitrootlogin not seen")
+	}
+	ds := l.SshdLayout(nil, nil)
+	top, _ := Winner(ds, "passwordauthentication")
+	if top.Where() != "/etc/ssh/sshd_config:1" {
+		t.Errorf("winner %s", top.Where())
+	}
+	if top, _ := Winner(ds, "permitrootlogin"); top != nil {
+		t.Errorf("a .txt drop-in was read: %+v", top)
+	}
+	if top, m := Winner(ds, "pubkeyauthentication"); top != nil || len(m) != 1 || m[0].Match != "Match User x" {
+		t.Errorf("match block: %+v %+v", top, m)
+	}
+	noInc := &Linux{SshdConfig: File{Kind: KindFile, Content: "Port 22\n"}}
+	if noInc.IncludesDropInsFirst([]string{"passwordauthentication"}) {
+		t.Error("no Include line, yet drop-ins count")
+	}
+	text := "# BEGIN accessctl\nPasswordAuthentication no\n# END accessctl\nPort 22\n"
+	if RemoveManagedBlock(text) != "Port 22\n" || ManagedBlock(text) != "# BEGIN accessctl\nPasswordAuthentication no\n# END accessctl\n" {
+		t.Error("managed block handling")
+	}
+}
+
+func TestParseAuthorizedKeys(t *testing.T) {
+	pub, _ := os.ReadFile("testdata/alice.pub")
+	keys, bad := ParseAuthorizedKeys("# c\n\n" + string(pub) + "garbage line\nfrom=\"10.0.0.0/8\" " + string(pub))
+	if len(keys) != 2 || bad != 1 || keys[1].Options[0] != `from="10.0.0.0/8"` || keys[0].Fingerprint != keys[1].Fingerprint {
+		t.Errorf("keys %+v bad %d", keys, bad)
+	}
+}

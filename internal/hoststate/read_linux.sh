@@ -1,0 +1,72 @@
+# accessctl read script (Linux). Run as root: sh -s -- USER...
+# It changes nothing on the host. Every value goes out base64-encoded between marker lines that
+# start with "@@", which base64 never produces, so no file content can forge a section.
+# Output:  @@accessctl-read 1
+#          @@begin KIND [ARG] [key=value]...   then base64 lines   then @@end
+#          @@done
+# Everything runs inside main, whose stdin is /dev/null: this script itself arrives on stdin.
+main() {
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	export PATH LC_ALL=C
+	echo "@@accessctl-read 1"
+
+	# section KIND [ARG] [k=v...]: body from stdin, base64.
+	section() {
+		echo "@@begin $*"
+		base64
+		echo "@@end"
+	}
+	# file_section KIND ARG PATH: a file's kind, never following a symlink, and a regular file's content.
+	file_section() {
+		if [ -L "$3" ]; then
+			printf '%s' "$(readlink "$3")" | section "$1" "$2" kind=symlink
+		elif [ -f "$3" ]; then
+			section "$1" "$2" kind=file <"$3"
+		elif [ -e "$3" ]; then
+			section "$1" "$2" kind=other </dev/null
+		else
+			section "$1" "$2" kind=absent </dev/null
+		fi
+	}
+
+	getent passwd | section passwd -
+	getent group | section group -
+
+	for u in "$@"; do
+		getent shadow "$u" | section shadow "$u"
+		home=$(getent passwd "$u" | cut -d: -f6)
+		if [ -z "$home" ]; then
+			continue
+		fi
+		if [ -L "$home/.ssh" ]; then
+			printf '%s' "$(readlink "$home/.ssh")" | section keys "$u" kind=symlink-dir
+		else
+			file_section keys "$u" "$home/.ssh/authorized_keys"
+		fi
+	done
+
+	file_section sudoers - /etc/sudoers.d/accessctl
+	file_section sshd_config - /etc/ssh/sshd_config
+	if [ -d /etc/ssh/sshd_config.d ]; then
+		for f in /etc/ssh/sshd_config.d/*; do
+			[ -e "$f" ] || [ -L "$f" ] || continue
+			file_section sshd_dropin "${f##*/}" "$f"
+		done
+	fi
+
+	sshd=$(command -v sshd || echo /usr/sbin/sshd)
+	mkdir -p /run/sshd 2>/dev/null
+	out=$("$sshd" -T 2>&1)
+	rc=$?
+	printf '%s' "$out" | section sshd_t - rc=$rc
+	file_section state - /var/lib/accessctl/state.json
+
+	systemd=0
+	[ -d /run/systemd/system ] && systemd=1
+	pidfile=$(printf '%s\n' "$out" | awk '$1 == "pidfile" { print $2; exit }')
+	[ -n "$pidfile" ] || pidfile=/run/sshd.pid
+	file_section pidfile "$pidfile" "$pidfile"
+	printf 'systemd=%s\nuid=%s\n' "$systemd" "$(id -u)" | section facts -
+	echo "@@done"
+}
+main "$@" </dev/null

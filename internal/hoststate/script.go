@@ -1,0 +1,41 @@
+package hoststate
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+//go:embed read_linux.sh
+var readLinuxScript string
+
+// ReadLinuxScript is the remote POSIX sh script that reads a Linux host. It is sent on the
+// standard input of the command returned by [ReadLinuxCommand].
+func ReadLinuxScript() string { return readLinuxScript }
+
+var userNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+
+// ReadLinuxCommand is the command line that runs the read script (on stdin) with privilege:
+// through `sudo -n` unless the login is root. users are the accounts whose shadow entry and
+// authorized_keys are read; each must be a valid user name and is shell-quoted all the same.
+func ReadLinuxCommand(root bool, users []string) (string, error) {
+	var b strings.Builder
+	if !root {
+		b.WriteString("sudo -n ")
+	}
+	b.WriteString("sh -s --")
+	for _, u := range users {
+		if !userNameRE.MatchString(u) {
+			return "", fmt.Errorf("invalid user name %q", u)
+		}
+		b.WriteString(" ")
+		b.WriteString(ShellQuote(u))
+	}
+	return b.String(), nil
+}
+
+// ShellQuote quotes s for a POSIX shell: single quotes, with each ' written as '\''.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,413 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Host is one running (or stopped) lab host.
+type Host struct {
+	// Name is the spec's name.
+	Name string
+	// Addr is the host's loopback address, 127.0.X.N.
+	Addr string
+	// Port is always 22.
+	Port int
+	// Variant is the spec's variant.
+	Variant Variant
+
+	lab *Lab
+	dir string // holds etc, home, root, run, var/lib and sshd.log
+
+	mu      sync.Mutex
+	pid     int
+	mntNS   string // readlink of /proc/PID/ns/mnt, to find every process of this host
+	exited  chan struct{}
+	hostKey ssh.PublicKey
+}
+
+// Result is what a command run in a lab host returned.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// PID is the pid of the host's sshd listener, 0 while the host is stopped.
+func (h *Host) PID() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pid
+}
+
+// HostKey is the host's current ed25519 host key.
+func (h *Host) HostKey() ssh.PublicKey {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hostKey
+}
+
+// HostPort is "Addr:22".
+func (h *Host) HostPort() string { return net.JoinHostPort(h.Addr, strconv.Itoa(h.Port)) }
+
+// Dir is where the host's private /etc, /home, /root, /run and /var/lib live on this machine.
+func (h *Host) Dir() string { return h.dir }
+
+// setup gives the host its files: the template, then the variant and its own host key.
+func (h *Host) setup(ctx context.Context, tmpl string) error {
+	if err := os.MkdirAll(h.dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range []string{"etc", "home", "root", "run", "var"} {
+		if out, err := exec.CommandContext(ctx, "cp", "-a", filepath.Join(tmpl, d), h.dir).CombinedOutput(); err != nil {
+			return fmt.Errorf("copy %s: %v: %s", d, err, out)
+		}
+	}
+	etc := filepath.Join(h.dir, "etc")
+	cfg := debianSSHDConfig
+	switch h.Variant {
+	case NoInclude:
+		cfg = strings.Replace(cfg, "Include /etc/ssh/sshd_config.d/*.conf\n", "", 1)
+	case CloudInit:
+		if err := os.WriteFile(filepath.Join(etc, "ssh", "sshd_config.d", "50-cloud-init.conf"),
+			[]byte("PasswordAuthentication yes\n"), 0o600); err != nil {
+			return err
+		}
+	case HumanUser:
+		if err := addUser(ctx, h.dir, HumanUserName, 1001, "Carol Human", nil, h.lab.HumanSigner.PublicKey()); err != nil {
+			return err
+		}
+	}
+	// Appended, not prepended: first value wins in sshd_config, and neither keyword is one that
+	// accessctl manages, so the variants stay what their names say at the top of the file.
+	cfg += fmt.Sprintf("\n# accessctl lab: this host's own address and key\nListenAddress %s\nHostKey /etc/ssh/ssh_host_ed25519_key\n", h.Addr)
+	if err := os.WriteFile(filepath.Join(etc, "ssh", "sshd_config"), []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	return h.writeHostKey()
+}
+
+// writeHostKey generates a new ed25519 host key in the host's /etc/ssh.
+func (h *Host) writeHostKey() error {
+	path := filepath.Join(h.dir, "etc", "ssh", "ssh_host_ed25519_key")
+	signer, err := GenerateKey(path, "root@"+h.Name)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.hostKey = signer.PublicKey()
+	h.mu.Unlock()
+	return nil
+}
+
+// nsScript is exec'd by unshare inside the new mount namespace: it mounts the host's directories
+// and becomes sshd, so the pid that unshare started is sshd's pid.
+const nsScript = `set -e
+mount --bind "$LAB_DIR/etc" /etc
+mount --bind "$LAB_DIR/home" /home
+mount --bind "$LAB_DIR/root" /root
+mount --bind "$LAB_DIR/var/lib" /var/lib
+mount --bind "$LAB_DIR/run" /run
+mkdir -p /run/sshd
+chmod 0755 /run/sshd
+exec /usr/sbin/sshd -D -e
+`
+
+// Start starts the host's sshd (again, after Stop) and waits until it greets clients.
+// The host keeps its files across Stop and Start.
+func (h *Host) Start(ctx context.Context) error {
+	h.mu.Lock()
+	if h.pid != 0 {
+		h.mu.Unlock()
+		return fmt.Errorf("lab: %s is already running", h.Name)
+	}
+	h.mu.Unlock()
+	log, err := os.OpenFile(filepath.Join(h.dir, "sshd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", nsScript)
+	cmd.Env = []string{"LAB_DIR=" + h.dir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Stdout, cmd.Stderr = log, log
+	// Pdeathsig: sshd dies with the test binary even when the test is killed before Close.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("lab: start %s: %w", h.Name, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	h.mu.Lock()
+	h.pid, h.exited = cmd.Process.Pid, exited
+	h.mu.Unlock()
+
+	if err := h.waitReady(ctx, exited); err != nil {
+		h.Stop()
+		return fmt.Errorf("lab: start %s: %w\n%s", h.Name, err, h.Log())
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	if err != nil {
+		h.Stop()
+		return fmt.Errorf("lab: start %s: %w", h.Name, err)
+	}
+	h.mu.Lock()
+	h.mntNS = ns
+	h.mu.Unlock()
+	return nil
+}
+
+// waitReady waits until the host's sshd sends its SSH banner.
+func (h *Host) waitReady(ctx context.Context, exited <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for {
+		select {
+		case <-exited:
+			return errors.New("sshd exited")
+		case <-ctx.Done():
+			return fmt.Errorf("sshd not ready: %w", ctx.Err())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", h.HostPort(), time.Second); err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 8)
+			_, err := io.ReadFull(c, buf)
+			c.Close()
+			if err == nil && bytes.HasPrefix(buf, []byte("SSH-")) {
+				return nil
+			}
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+}
+
+// Log is what the host's sshd wrote to stderr (every start appends).
+func (h *Host) Log() string {
+	b, _ := os.ReadFile(filepath.Join(h.dir, "sshd.log"))
+	return string(b)
+}
+
+// Stop takes the host down: it kills sshd and every other process in the host's mount
+// namespace (open sessions die as on a real power-off), by pid, and waits for sshd.
+func (h *Host) Stop() error {
+	h.mu.Lock()
+	pid, ns, exited := h.pid, h.mntNS, h.exited
+	h.pid, h.mntNS = 0, ""
+	h.mu.Unlock()
+	if pid == 0 {
+		return nil
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	for _, p := range pidsInNS(ns) {
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("lab: %s: sshd (pid %d) did not exit", h.Name, pid)
+	}
+	// The sessions are not our children: wait until they are gone, so nothing strays.
+	deadline := time.Now().Add(5 * time.Second)
+	for ns != "" && len(pidsInNS(ns)) > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab: %s: processes %v survived SIGKILL", h.Name, pidsInNS(ns))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// pidsInNS lists the processes whose mount namespace is ns.
+func pidsInNS(ns string) []int {
+	if ns == "" {
+		return nil
+	}
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/mnt"); err == nil && l == ns {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// Pause stops the sshd listener with SIGSTOP: the kernel still accepts TCP connections, but no
+// SSH banner comes, like a hung host. Resume undoes it.
+func (h *Host) Pause() error { return h.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused sshd.
+func (h *Host) Resume() error { return h.signal(syscall.SIGCONT) }
+
+func (h *Host) signal(sig syscall.Signal) error {
+	pid := h.PID()
+	if pid == 0 {
+		return fmt.Errorf("lab: %s is not running", h.Name)
+	}
+	return syscall.Kill(pid, sig)
+}
+
+// RegenerateHostKey gives the host a new host key and restarts it (sessions end). The lab's
+// KnownHostsFile keeps the old key, so clients see a changed host key; WriteKnownHosts trusts the
+// new one.
+func (h *Host) RegenerateHostKey(ctx context.Context) error {
+	running := h.PID() != 0
+	if err := h.Stop(); err != nil {
+		return err
+	}
+	if err := h.writeHostKey(); err != nil {
+		return err
+	}
+	if running {
+		return h.Start(ctx)
+	}
+	return nil
+}
+
+// Exec runs a /bin/sh script as root inside the host (`nsenter -t PID -m`), with stdin (may be
+// nil). err is non-nil only when the script could not be run; its exit code is in Result.Code.
+func (h *Host) Exec(ctx context.Context, script string, stdin io.Reader) (Result, error) {
+	pid := h.PID()
+	if pid == 0 {
+		return Result{}, fmt.Errorf("lab: %s is not running", h.Name)
+	}
+	cmd := exec.CommandContext(ctx, "nsenter", "-t", strconv.Itoa(pid), "-m", "--", "/bin/sh", "-c", script)
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C"}
+	cmd.Dir = "/"
+	return run(cmd, stdin)
+}
+
+// MustExec runs a script like Exec and fails the test unless it exits 0; it returns stdout.
+func (h *Host) MustExec(t testing.TB, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := h.Exec(ctx, script, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", h.Name, err)
+	}
+	if r.Code != 0 {
+		t.Fatalf("%s: script exited %d\nscript:\n%s\nstdout:\n%s\nstderr:\n%s", h.Name, r.Code, script, r.Stdout, r.Stderr)
+	}
+	return r.Stdout
+}
+
+// ReadFile reads a file as the running host sees it (through /proc/PID/root, no process started).
+func (h *Host) ReadFile(path string) ([]byte, error) {
+	p, err := h.procPath(path)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
+// WriteFile writes a file inside the running host (for drift tests); it keeps an existing file's
+// owner, and creates new files owned by root.
+func (h *Host) WriteFile(path string, data []byte, perm os.FileMode) error {
+	p, err := h.procPath(path)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p, data, perm); err != nil {
+		return err
+	}
+	return os.Chmod(p, perm)
+}
+
+func (h *Host) procPath(path string) (string, error) {
+	pid := h.PID()
+	if pid == 0 {
+		return "", fmt.Errorf("lab: %s is not running", h.Name)
+	}
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("lab: %q is not an absolute path", path)
+	}
+	return fmt.Sprintf("/proc/%d/root%s", pid, filepath.Clean(path)), nil
+}
+
+// SSH logs in to h with the real OpenSSH client as user with only keyFile (no agent, no
+// password, host key checked against the lab's known_hosts) and runs cmd. Code 255 means ssh
+// itself failed, e.g. the key was refused. err is non-nil only when ssh could not be run.
+func SSH(ctx context.Context, h *Host, user, keyFile, cmd string) (Result, error) {
+	c := exec.CommandContext(ctx, "ssh",
+		"-F", "/dev/null",
+		"-i", keyFile,
+		"-p", strconv.Itoa(h.Port),
+		"-o", "IdentitiesOnly=yes",
+		"-o", "IdentityAgent=none",
+		"-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=yes",
+		"-o", "UserKnownHostsFile="+h.lab.KnownHostsFile,
+		"-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "ConnectTimeout=10",
+		"-o", "LogLevel=ERROR",
+		"-l", user,
+		"--", h.Addr, cmd)
+	c.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + h.lab.Dir, "LANG=C"}
+	return run(c, nil)
+}
+
+func run(cmd *exec.Cmd, stdin io.Reader) (Result, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stderr
+	err := cmd.Run()
+	r := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.Exited() {
+		r.Code = ee.ExitCode()
+		return r, nil
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", cmd.Args[0], err)
+	}
+	return r, nil
+}
+
+// GenerateKey writes a new ed25519 key pair: the OpenSSH private key at path (0600) and the
+// public key line at path+".pub". It returns the key as a signer.
+func GenerateKey(path, comment string) (ssh.Signer, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, comment)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, err
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " " + comment + "\n"
+	if err := os.WriteFile(path+".pub", []byte(line), 0o644); err != nil {
+		return nil, err
+	}
+	return ssh.NewSignerFromKey(priv)
+}
