@@ -30,7 +30,9 @@ var Manifest []byte
 //
 // Formats are asserted (draft 2020-12 treats them as annotations by default) so that an
 // `expires` date such as 2027-02-30 is rejected, not only a malformed one.
-// Instances are JSON-shaped values: map[string]any, []any, string, bool, numbers.
+// Instances are JSON-shaped values: map[string]any, []any, string, bool, numbers. yaml.v3
+// decodes an unquoted date (expires: 2027-01-31) into time.Time; convert such values to
+// "YYYY-MM-DD" strings before validating.
 func Compile() (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Manifest))
 	if err != nil {

@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestCompile(t *testing.T) {
@@ -22,7 +25,7 @@ const full = `{
   "users": [
     {"name": "alice", "fullName": "Alice Liu", "uid": 2001, "shell": "/bin/bash",
      "groups": ["developers"], "sudo": true, "rdp": true, "state": "present",
-     "keypairs": ["alice-laptop", {"keypair": "alice_ci", "from": ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"], "expires": "2027-01-31"}],
+     "keypairs": ["alice-laptop", {"keypair": "alice_ci", "from": ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "!*.guest.example.com"], "expires": "2027-01-31"}],
      "password": {"env": "ALICE_PASSWORD"}},
     {"name": "bob", "sudo": "nopasswd", "state": "absent", "removeHome": true, "password": {"hash": "$6$salt$abc"}},
     {"name": "_svc", "sudo": false, "state": "locked", "password": {"file": "secrets/svc.pw"}}
@@ -36,7 +39,7 @@ const full = `{
   "hosts": [
     {"name": "web-1", "address": "10.0.0.5", "port": 22, "os": "linux", "transport": "ssh", "user": "ecs-user", "groups": ["web"]},
     {"name": "win-1", "address": "win-1.example.com", "os": "windows", "transport": "winrm", "port": 5986},
-    {"name": "win-2", "address": "fe80::1%eth0", "os": "windows", "transport": "ssh"}
+    {"name": "win-2", "address": "2001:db8::5", "os": "windows", "transport": "ssh"}
   ],
   "policy": {
     "settings": {"minPasswordLength": 14, "allowedKeyTypes": ["ssh-ed25519"], "myOwnSetting": {"x": 1}},
@@ -115,7 +118,7 @@ func TestManifests(t *testing.T) {
 		{"binding without keypair", edit(t, func(m map[string]any) {
 			at(m, "users", 0)["keypairs"] = []any{map[string]any{"from": []any{"10.0.0.0/8"}}}
 		}), false, "keypair"},
-		{"binding from is a hostname", edit(t, func(m map[string]any) {
+		{"binding from with a quote", edit(t, func(m map[string]any) {
 			at(m, "users", 0)["keypairs"] = []any{map[string]any{"keypair": "k", "from": []any{`10.0.0.1",command="sh`}}}
 		}), false, "from"},
 		{"binding expires not a date", edit(t, func(m map[string]any) {
@@ -129,9 +132,21 @@ func TestManifests(t *testing.T) {
 		}), false, "permitRootLogin"},
 		{"keys unknown", edit(t, func(m map[string]any) { at(m, "hostGroups", 0)["keys"] = "both" }), false, "keys"},
 		{"host group name leading dot", edit(t, func(m map[string]any) { at(m, "hostGroups", 0)["name"] = ".web" }), false, "pattern"},
-		{"host without address", edit(t, func(m map[string]any) { delete(at(m, "hosts", 0), "address") }), false, "address"},
-		{"host address with space", edit(t, func(m map[string]any) { at(m, "hosts", 0)["address"] = "10.0.0.5 -oProxyCommand=x" }), false, "pattern"},
-		{"host address option", edit(t, func(m map[string]any) { at(m, "hosts", 0)["address"] = "-oProxyCommand=x" }), false, "pattern"},
+		{"host without address (the name is used)", edit(t, func(m map[string]any) { delete(at(m, "hosts", 0), "address") }), true, ""},
+		{"host without name", edit(t, func(m map[string]any) { delete(at(m, "hosts", 0), "name") }), false, "name"},
+		{"host address with zone", edit(t, func(m map[string]any) { at(m, "hosts", 0)["address"] = "fe80::1%eth0" }), false, "address"},
+		{"host address not IPv6", edit(t, func(m map[string]any) { at(m, "hosts", 0)["address"] = "1:2:3" }), false, "address"},
+		{"login user with shell characters", edit(t, func(m map[string]any) { at(m, "hosts", 0)["user"] = "x$(id)" }), false, "pattern"},
+		{"permitRootLogin old alias", edit(t, func(m map[string]any) {
+			at(m, "hostGroups", 0)["sshd"].(map[string]any)["permitRootLogin"] = "without-password"
+		}), true, ""},
+		{"fullName with dollar", edit(t, func(m map[string]any) { at(m, "users", 0)["fullName"] = "$(id)" }), false, "pattern"},
+		{"fullName with newline", edit(t, func(m map[string]any) { at(m, "users", 0)["fullName"] = "a\nb" }), false, "pattern"},
+		{"exception rule id upper case", edit(t, func(m map[string]any) {
+			at(m["policy"].(map[string]any), "exceptions", 0)["rule"] = "Root-User"
+		}), false, "pattern"},
+		{"host address with space", edit(t, func(m map[string]any) { at(m, "hosts", 0)["address"] = "10.0.0.5 -oProxyCommand=x" }), false, "address"},
+		{"host address option", edit(t, func(m map[string]any) { at(m, "hosts", 0)["address"] = "-oProxyCommand=x" }), false, "address"},
 		{"host port zero", edit(t, func(m map[string]any) { at(m, "hosts", 0)["port"] = 0 }), false, "minimum"},
 		{"host port too large", edit(t, func(m map[string]any) { at(m, "hosts", 0)["port"] = 65536 }), false, "maximum"},
 		{"host os unknown", edit(t, func(m map[string]any) { at(m, "hosts", 0)["os"] = "bsd" }), false, "os"},
@@ -208,4 +223,91 @@ func TestDocumented(t *testing.T) {
 		}
 	}
 	walk("$", doc)
+}
+
+// specExample is the manifest of SPEC §1, as users write it.
+const specExample = `apiVersion: accessctl/v1
+keypairs:
+  - name: alice-laptop
+    publicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh alice@laptop
+  - name: alice-ci
+    publicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHi ci
+users:
+  - name: alice
+    fullName: Alice Liu
+    uid: 2001
+    shell: /bin/bash
+    groups: [developers]
+    sudo: true
+    rdp: true
+    state: present
+    keypairs:
+      - alice-laptop
+      - keypair: alice-ci
+        from: [10.0.0.0/8]
+        expires: 2027-01-31
+    password:
+      env: ALICE_PASSWORD
+  - name: bob
+    sudo: nopasswd
+hostGroups:
+  - name: web
+    users: [alice, bob]
+    sshd:
+      passwordAuthentication: false
+      pubkeyAuthentication: true
+      kbdInteractiveAuthentication: false
+      permitRootLogin: "no"
+hosts:
+  - name: web-1
+    address: 10.0.0.5
+    port: 22
+    os: linux
+    transport: ssh
+    user: ecs-user
+    groups: [web]
+policy:
+  settings:
+    minPasswordLength: 12
+  exceptions:
+    - rule: password-auth-enabled
+      hostGroup: legacy
+      reason: vendor appliance needs passwords (OPS-123)
+      expires: 2027-03-31
+`
+
+// TestSpecExampleYAML validates the SPEC's example as yaml.v3 decodes it, so unquoted dates
+// and YAML booleans meet the schema in the form the CLI hands it over.
+func TestSpecExampleYAML(t *testing.T) {
+	sch, err := Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := yaml.Unmarshal([]byte(specExample), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err == nil {
+		t.Fatal("yaml.v3 decodes unquoted dates to time.Time; the schema should not take them")
+	}
+	if err := sch.Validate(jsonDates(doc)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonDates does what a caller validating YAML must do: turn time.Time into YYYY-MM-DD.
+func jsonDates(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = jsonDates(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = jsonDates(e)
+		}
+	case time.Time:
+		return v.Format(time.DateOnly)
+	}
+	return v
 }

@@ -42,10 +42,7 @@ func TestVariantsAndLogins(t *testing.T) {
 		}
 		// Every host sees its own accounts and config, and sshd -T works inside it.
 		out := h.MustExec(t, "sshd -T | grep -E '^(passwordauthentication|listenaddress) '")
-		wantPW := "passwordauthentication no"
-		if h.Variant == lab.CloudInit {
-			wantPW = "passwordauthentication yes"
-		}
+		wantPW := "passwordauthentication yes" // Debian's default, and the cloud-init drop-in's
 		if !strings.Contains(out, wantPW) || !strings.Contains(out, "listenaddress "+h.Addr+":22") {
 			t.Errorf("%s: sshd -T:\n%s", h.Name, out)
 		}

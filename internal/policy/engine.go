@@ -52,15 +52,21 @@ func New(ctx context.Context, extraDirs []string) (*Engine, error) {
 			modules = append(modules, mod)
 		}
 	}
-	opts := []func(*rego.Rego){
+	// Compiled here rather than by rego, so errors read "file:line: rego_compile_error: ...".
+	byFile := make(map[string]*ast.Module, len(modules))
+	for _, mod := range modules {
+		byFile[mod.Package.Location.File] = mod
+	}
+	compiler := ast.NewCompiler().WithStrict(true).WithDefaultRegoVersion(ast.RegoV1)
+	if compiler.Compile(byFile); compiler.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+	}
+	q, err := rego.New(
+		rego.Compiler(compiler),
 		rego.Query(findingsQuery),
 		rego.Strict(true),
 		rego.SetRegoVersion(ast.RegoV1),
-	}
-	for _, mod := range modules {
-		opts = append(opts, rego.ParsedModule(mod))
-	}
-	q, err := rego.New(opts...).PrepareForEval(ctx)
+	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("compile policies: %w", err)
 	}
