@@ -135,21 +135,13 @@ func (c *cli) loadAndCheck(ctx context.Context, o *checkOptions) (*checkResult, 
 		c.errorf("evaluate policies: %v", err)
 		return nil, exitInvalid
 	}
-	res.findings = toReport(fs)
+	res.findings = fs
 	for _, f := range res.findings {
 		if f.Severity == report.SeverityDeny {
 			res.denied = true
 		}
 	}
 	return res, exitOK
-}
-
-func toReport(fs []policy.Finding) []report.Finding {
-	out := make([]report.Finding, len(fs))
-	for i, f := range fs {
-		out[i] = report.Finding(f)
-	}
-	return out
 }
 
 func (c *cli) lookupEnv(name string) (string, bool) {
