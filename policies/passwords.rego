@@ -16,8 +16,8 @@ deny contains {
 	"path": sprintf("users[%d].password", [i]),
 } if {
 	some i, u in input.manifest.users
-	live_user(u)
 	s := u.password.strength
+	live_user(u)
 	reasons := weaknesses(s)
 	count(reasons) > 0
 }
@@ -42,8 +42,8 @@ warn contains {
 	"path": sprintf("users[%d].password", [i]),
 } if {
 	some i, u in input.manifest.users
-	live_user(u)
 	u.password.source == "hash"
+	live_user(u)
 }
 
 warn contains {
@@ -52,6 +52,6 @@ warn contains {
 	"path": sprintf("users[%d].password", [i]),
 } if {
 	some i, u in input.manifest.users
-	live_user(u)
 	is_string(u.password.unreadable)
+	live_user(u)
 }

@@ -20,14 +20,16 @@ warn contains {
 	some h in input.live.hosts
 	some u in h.users
 	u.human == true
-	u.managed != true
+	not u.managed
+	not u.login
 	not lower(u.name) in manifest_users
 }
 
+# Lockout must never be missed for want of a field: path and login have fallbacks.
 deny contains {
 	"rule": "lockout",
-	"msg": sprintf("plan for host %q %s; accessctl would have no way in", [h.name, lost(key, h.guard.login)]),
-	"path": h.path,
+	"msg": sprintf("plan for host %q %s; accessctl would have no way in", [h.name, lost(key, object.get(h.guard, "login", ""))]),
+	"path": object.get(h, "path", host_path(h.name)),
 	"host": h.name,
 } if {
 	some h in input.plan.hosts

@@ -81,3 +81,20 @@ test_no_lockout_when_guard_clear if {
 	inp := {"plan": {"hosts": [{"name": "w", "path": "hosts[0]", "guard": guard({})}]}}
 	count(plan.deny) == 0 with input as inp
 }
+
+test_lockout_without_path_or_login if {
+	inp := {"manifest": manifest, "plan": {"hosts": [{"name": "web-2", "guard": {"pubkeyAuthDisabled": true}}]}}
+	fs := plan.deny with input as inp
+	fs == {{
+		"rule": "lockout",
+		"msg": "plan for host \"web-2\" disables sshd pubkeyAuthentication, which it logs in with; accessctl would have no way in",
+		"path": "hosts[1]",
+		"host": "web-2",
+	}}
+}
+
+test_unmanaged_user_without_managed_flag if {
+	inp := {"manifest": manifest, "live": {"hosts": [{"name": "web-1", "users": [{"name": "mallory", "human": true}]}]}}
+	fs := plan.warn with input as inp
+	{f.path | some f in fs} == {"hosts[0]"}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"testing"
 
@@ -14,12 +15,15 @@ func TestMain(m *testing.M) {
 	})
 }
 
+var updateScripts = flag.Bool("update", false, "rewrite the cmp golden files inside testdata/script/*.txtar")
+
 // TestScripts runs the CLI scripts in testdata/script: each txtar file holds the manifests, the
 // commands, and the expected output and exit codes.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
+		UpdateScripts:       *updateScripts,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("NO_COLOR", "1")
 			return nil

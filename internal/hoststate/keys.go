@@ -32,3 +32,13 @@ func ParseAuthorizedKeys(text string) (keys []KeyLine, invalid int) {
 	}
 	return keys, invalid
 }
+
+// ParseAuthorizedKeysFingerprints returns the fingerprints of the keys of an authorized_keys file.
+func ParseAuthorizedKeysFingerprints(text string) []string {
+	keys, _ := ParseAuthorizedKeys(text)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.Fingerprint)
+	}
+	return out
+}

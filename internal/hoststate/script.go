@@ -35,7 +35,10 @@ func ReadLinuxCommand(root bool, users []string) (string, error) {
 	return b.String(), nil
 }
 
-// ShellQuote quotes s for a POSIX shell: single quotes, with each ' written as '\''.
+// ShellQuote quotes s for a POSIX shell: single quotes, with each ' written as '\”.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// ValidUserName reports whether name is a user name the read script accepts.
+func ValidUserName(name string) bool { return userNameRE.MatchString(name) }

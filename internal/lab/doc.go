@@ -5,7 +5,7 @@
 // visudo and useradd instead of fakes (STYLE.md habit 7).
 //
 // Each lab host is a Linux mount namespace (`unshare -m --propagation private`) in which private
-// directories are bind-mounted over /etc, /home, /root, /run and /var/lib, running its own
+// directories are mounted over /etc, /home, /root, /run and /var/lib, running its own
 // `/usr/sbin/sshd -D -e` that listens on its own loopback address 127.0.X.N port 22. So on one
 // machine, every host has its own users, sudoers, sshd configuration, host key and accessctl state,
 // and a login through sshd (and whatever it runs: useradd, visudo, sshd -T, a SIGHUP to the pid in
@@ -15,7 +15,10 @@
 // What a host starts with:
 //   - /etc: a copy of this machine's /etc, minus its human accounts (uid 1000-59999, so every
 //     machine gives the same lab), with Debian 12's default sshd_config (or a variant), an ed25519
-//     host key of its own (no RSA/ECDSA keys), ListenAddress and HostKey appended to sshd_config;
+//     host key of its own (no RSA/ECDSA keys), ListenAddress and HostKey appended to sshd_config.
+//     The lab copies /etc once; each host's /etc is an overlay on that copy, so 250 hosts cost
+//     250 small directories (where overlayfs is refused, e.g. on an overlayfs root, every host
+//     gets a full copy instead: slower, same behaviour);
 //   - the admin user AdminUser (uid 1000, group sudo, NOPASSWD sudo in /etc/sudoers.d/labadmin)
 //     whose authorized_keys holds the lab's key (IdentityFile);
 //   - /root from /etc/skel (this machine's /root is not copied: it may hold gigabytes), an empty

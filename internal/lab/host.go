@@ -67,18 +67,42 @@ func (h *Host) HostKey() ssh.PublicKey {
 // HostPort is "Addr:22".
 func (h *Host) HostPort() string { return net.JoinHostPort(h.Addr, strconv.Itoa(h.Port)) }
 
-// Dir is where the host's private /etc, /home, /root, /run and /var/lib live on this machine.
+// Lab is the lab the host belongs to.
+func (h *Host) Lab() *Lab { return h.lab }
+
+// Dir is where the host's private /home, /root, /run and /var/lib live on this machine, and
+// its /etc: a full copy, or (where overlayfs works, the usual case) only the files this host
+// changed. Read and write a running host's files with ReadFile, WriteFile and Exec instead.
 func (h *Host) Dir() string { return h.dir }
 
-// setup gives the host its files: the template, then the variant and its own host key.
-func (h *Host) setup(ctx context.Context, tmpl string) error {
+// template is the tree this host starts from.
+func (h *Host) template() string {
+	if h.Variant == HumanUser {
+		return h.lab.templates["human"]
+	}
+	return h.lab.templates["base"]
+}
+
+// setup gives the host its files: its template's (an overlay or a copy of etc, copies of the
+// small trees), then the variant's sshd files and its own host key. In overlay mode h.dir/etc is
+// the overlay's upper directory: it holds only what this host changed.
+func (h *Host) setup(ctx context.Context) error {
+	tmpl := h.template()
 	if err := os.MkdirAll(h.dir, 0o755); err != nil {
 		return err
 	}
-	for _, d := range []string{"etc", "home", "root", "run", "var"} {
-		if out, err := exec.CommandContext(ctx, "cp", "-a", filepath.Join(tmpl, d), h.dir).CombinedOutput(); err != nil {
-			return fmt.Errorf("copy %s: %v: %s", d, err, out)
-		}
+	trees := []string{"home", "root", "run", "var"}
+	if !h.lab.overlay {
+		trees = append(trees, "etc")
+	} else if err := os.MkdirAll(filepath.Join(h.dir, "etc", "ssh", "sshd_config.d"), 0o755); err != nil {
+		return err
+	}
+	args := []string{"-a"}
+	for _, d := range trees {
+		args = append(args, filepath.Join(tmpl, d))
+	}
+	if out, err := exec.CommandContext(ctx, "cp", append(args, h.dir+"/")...).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy %s: %v: %s", tmpl, err, out)
 	}
 	etc := filepath.Join(h.dir, "etc")
 	cfg := debianSSHDConfig
@@ -88,10 +112,6 @@ func (h *Host) setup(ctx context.Context, tmpl string) error {
 	case CloudInit:
 		if err := os.WriteFile(filepath.Join(etc, "ssh", "sshd_config.d", "50-cloud-init.conf"),
 			[]byte("PasswordAuthentication yes\n"), 0o600); err != nil {
-			return err
-		}
-	case HumanUser:
-		if err := addUser(ctx, h.dir, HumanUserName, 1001, "Carol Human", nil, h.lab.HumanSigner.PublicKey()); err != nil {
 			return err
 		}
 	}
@@ -104,7 +124,8 @@ func (h *Host) setup(ctx context.Context, tmpl string) error {
 	return h.writeHostKey()
 }
 
-// writeHostKey generates a new ed25519 host key in the host's /etc/ssh.
+// writeHostKey generates a new ed25519 host key in the host's /etc/ssh. The host must be
+// stopped (in overlay mode its upper directory may not change under a mount).
 func (h *Host) writeHostKey() error {
 	path := filepath.Join(h.dir, "etc", "ssh", "ssh_host_ed25519_key")
 	signer, err := GenerateKey(path, "root@"+h.Name)
@@ -120,7 +141,11 @@ func (h *Host) writeHostKey() error {
 // nsScript is exec'd by unshare inside the new mount namespace: it mounts the host's directories
 // and becomes sshd, so the pid that unshare started is sshd's pid.
 const nsScript = `set -e
-mount --bind "$LAB_DIR/etc" /etc
+if [ -n "$LAB_LOWER" ]; then
+	mount -t overlay overlay -o "lowerdir=$LAB_LOWER,upperdir=$LAB_DIR/etc,workdir=$LAB_DIR/etc.work" /etc
+else
+	mount --bind "$LAB_DIR/etc" /etc
+fi
 mount --bind "$LAB_DIR/home" /home
 mount --bind "$LAB_DIR/root" /root
 mount --bind "$LAB_DIR/var/lib" /var/lib
@@ -146,6 +171,12 @@ func (h *Host) Start(ctx context.Context) error {
 	defer log.Close()
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", nsScript)
 	cmd.Env = []string{"LAB_DIR=" + h.dir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	if h.lab.overlay {
+		if err := os.MkdirAll(filepath.Join(h.dir, "etc.work"), 0o755); err != nil {
+			return err
+		}
+		cmd.Env = append(cmd.Env, "LAB_LOWER="+filepath.Join(h.template(), "etc"))
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	// Pdeathsig: sshd dies with the test binary even when the test is killed before Close.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -205,38 +236,67 @@ func (h *Host) Log() string {
 }
 
 // Stop takes the host down: it kills sshd and every other process in the host's mount
-// namespace (open sessions die as on a real power-off), by pid, and waits for sshd.
+// namespace (open sessions die as on a real power-off), by pid, and waits until they are gone.
 func (h *Host) Stop() error {
-	h.mu.Lock()
-	pid, ns, exited := h.pid, h.mntNS, h.exited
-	h.pid, h.mntNS = 0, ""
-	h.mu.Unlock()
-	if pid == 0 {
-		return nil
+	return stopAll([]*Host{h})
+}
+
+// stopAll stops hosts together: one scan of /proc finds every process of all of them.
+func stopAll(hosts []*Host) error {
+	type down struct {
+		h      *Host
+		pid    int
+		exited chan struct{}
 	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	for _, p := range pidsInNS(ns) {
+	var downs []down
+	nss := map[string]bool{}
+	for _, h := range hosts {
+		h.mu.Lock()
+		pid, ns, exited := h.pid, h.mntNS, h.exited
+		h.pid, h.mntNS = 0, ""
+		h.mu.Unlock()
+		if pid == 0 {
+			continue
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+		downs = append(downs, down{h, pid, exited})
+		if ns != "" {
+			nss[ns] = true
+		}
+	}
+	for _, p := range pidsInNS(nss) {
 		syscall.Kill(p, syscall.SIGKILL)
 	}
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("lab: %s: sshd (pid %d) did not exit", h.Name, pid)
+	var errs []error
+	for _, d := range downs {
+		select {
+		case <-d.exited:
+		case <-time.After(10 * time.Second):
+			errs = append(errs, fmt.Errorf("lab: %s: sshd (pid %d) did not exit", d.h.Name, d.pid))
+		}
 	}
 	// The sessions are not our children: wait until they are gone, so nothing strays.
 	deadline := time.Now().Add(5 * time.Second)
-	for ns != "" && len(pidsInNS(ns)) > 0 {
+	for len(nss) > 0 {
+		left := pidsInNS(nss)
+		if len(left) == 0 {
+			break
+		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("lab: %s: processes %v survived SIGKILL", h.Name, pidsInNS(ns))
+			errs = append(errs, fmt.Errorf("lab: processes %v survived SIGKILL", left))
+			break
+		}
+		for _, p := range left {
+			syscall.Kill(p, syscall.SIGKILL)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// pidsInNS lists the processes whose mount namespace is ns.
-func pidsInNS(ns string) []int {
-	if ns == "" {
+// pidsInNS lists the processes whose mount namespace is one of nss.
+func pidsInNS(nss map[string]bool) []int {
+	if len(nss) == 0 {
 		return nil
 	}
 	ents, _ := os.ReadDir("/proc")
@@ -246,7 +306,7 @@ func pidsInNS(ns string) []int {
 		if err != nil {
 			continue
 		}
-		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/mnt"); err == nil && l == ns {
+		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/mnt"); err == nil && nss[l] {
 			pids = append(pids, pid)
 		}
 	}

@@ -81,9 +81,15 @@ type Lab struct {
 	// HumanSigner is the key of HumanIdentityFile.
 	HumanSigner ssh.Signer
 
-	addrs  []*addrLock
-	closed bool
-	mu     sync.Mutex
+	addrs []*addrLock
+	// templates holds, per variant family, the tree hosts start from: "base" and, when a spec
+	// asks for it, "human" (base plus HumanUserName).
+	templates map[string]string
+	// overlay: each host's /etc is an overlay on its template's etc (cheap: 250 hosts share one
+	// copy); else, where the kernel or file system refuses, a full copy per host.
+	overlay bool
+	closed  bool
+	mu      sync.Mutex
 }
 
 // tools are the programs the lab runs.
@@ -169,10 +175,25 @@ func Start(ctx context.Context, specs []HostSpec) (_ *Lab, err error) {
 	if l.HumanSigner, err = GenerateKey(l.HumanIdentityFile, HumanUserName+"@lab"); err != nil {
 		return nil, err
 	}
-	tmpl := filepath.Join(dir, "template")
-	if err := l.buildTemplate(ctx, tmpl); err != nil {
+	base := filepath.Join(dir, "template-base")
+	if err := l.buildTemplate(ctx, base); err != nil {
 		return nil, fmt.Errorf("lab: build host template: %w", err)
 	}
+	l.templates = map[string]string{"base": base}
+	for _, s := range specs {
+		if s.Variant == HumanUser {
+			human := filepath.Join(dir, "template-human")
+			if err := copyTree(ctx, base, human); err != nil {
+				return nil, fmt.Errorf("lab: build host template: %w", err)
+			}
+			if err := addUser(ctx, human, HumanUserName, 1001, "Carol Human", nil, l.HumanSigner.PublicKey()); err != nil {
+				return nil, fmt.Errorf("lab: build host template: %w", err)
+			}
+			l.templates["human"] = human
+			break
+		}
+	}
+	l.overlay = overlayWorks(ctx, dir, base)
 
 	seen := map[string]bool{}
 	for i, s := range specs {
@@ -213,7 +234,7 @@ func Start(ctx context.Context, specs []HostSpec) (_ *Lab, err error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := h.setup(ctx, tmpl); err != nil {
+			if err := h.setup(ctx); err != nil {
 				errs[i] = fmt.Errorf("lab: set up %s: %w", h.Name, err)
 				return
 			}
@@ -278,10 +299,8 @@ func (l *Lab) Close() error {
 	l.closed = true
 	l.mu.Unlock()
 	var errs []error
-	for _, h := range l.Hosts {
-		if err := h.Stop(); err != nil {
-			errs = append(errs, err)
-		}
+	if err := stopAll(l.Hosts); err != nil {
+		errs = append(errs, err)
 	}
 	for _, a := range l.addrs {
 		a.release()
@@ -337,6 +356,28 @@ func (l *Lab) buildTemplate(ctx context.Context, tmpl string) error {
 	}
 	return os.WriteFile(filepath.Join(etc, "sudoers.d", AdminUser),
 		[]byte(AdminUser+" ALL=(ALL:ALL) NOPASSWD: ALL\n"), 0o440)
+}
+
+// copyTree copies the directory src to dst (which must not exist), keeping owners and modes.
+func copyTree(ctx context.Context, src, dst string) error {
+	if out, err := exec.CommandContext(ctx, "cp", "-a", src, dst).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy %s: %v: %s", src, err, out)
+	}
+	return nil
+}
+
+// overlayWorks reports whether an overlay mount on lower works here (it does not where the
+// lab's directory is itself on overlayfs, as in some containers).
+func overlayWorks(ctx context.Context, dir, lower string) bool {
+	p := filepath.Join(dir, "overlay-probe")
+	defer os.RemoveAll(p)
+	for _, d := range []string{"upper", "work", "mnt"} {
+		if err := os.MkdirAll(filepath.Join(p, d), 0o755); err != nil {
+			return false
+		}
+	}
+	script := `mount -t overlay overlay -o "lowerdir=$1/etc,upperdir=$2/upper,workdir=$2/work" "$2/mnt" && test -f "$2/mnt/passwd"`
+	return exec.CommandContext(ctx, "unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", lower, p).Run() == nil
 }
 
 // addUser creates an account in the tree under root with the real useradd, and installs key.

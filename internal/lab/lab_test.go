@@ -92,8 +92,14 @@ func TestVariantsAndLogins(t *testing.T) {
 	// visudo and a SIGHUP reload work as accessctl will use them.
 	deb.MustExec(t, `echo 'dave ALL=(ALL) NOPASSWD: ALL' > /tmp/sudoers.cand && visudo -cf /tmp/sudoers.cand`)
 	deb.MustExec(t, `sshd -t && kill -HUP "$(cat /run/sshd.pid)"`)
-	time.Sleep(300 * time.Millisecond)
-	if r, _ := lab.SSH(ctx, deb, l.AdminUser, l.IdentityFile, "true"); r.Code != 0 {
+	// sshd re-execs on SIGHUP and listens again a moment later (longer on a loaded machine).
+	var r lab.Result
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if r, _ = lab.SSH(ctx, deb, l.AdminUser, l.IdentityFile, "true"); r.Code == 0 {
+			break
+		}
+	}
+	if r.Code != 0 {
 		t.Errorf("login after SIGHUP reload: %+v\n%s", r, deb.Log())
 	}
 }

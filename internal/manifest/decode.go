@@ -23,12 +23,10 @@ const (
 
 // decoder walks the yaml.v3 node tree of one file, recording positions and diagnostics.
 type decoder struct {
-	file   string
-	diags  *[]Diagnostic
-	pos    map[string]Pos
-	nodes  int
-	budget bool // false once maxNodes was exceeded; further work is skipped
-	priv   *[]string
+	file  string
+	diags *[]Diagnostic
+	pos   map[string]Pos
+	priv  *[]string
 }
 
 func (d *decoder) at(n *yaml.Node) Pos {
@@ -39,7 +37,8 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, a ...any) {
 	*d.diags = append(*d.diags, Diagnostic{Pos: d.at(n), Path: path, Message: fmt.Sprintf(format, a...)})
 }
 
-// resolve follows aliases, counting every node reached so alias bombs end early.
+// resolve follows aliases. The size of the whole document, aliases expanded, was bounded by
+// checkSize before the walk began, so following an alias never costs more than that bound.
 func (d *decoder) resolve(n *yaml.Node, path string) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
 		if i > maxDepth {
@@ -48,36 +47,55 @@ func (d *decoder) resolve(n *yaml.Node, path string) *yaml.Node {
 		}
 		n = n.Alias
 	}
-	if n == nil {
-		return nil
-	}
-	d.nodes += countNodes(n, maxNodes-d.nodes+1, 0)
-	if d.nodes > maxNodes {
-		if d.budget {
-			d.errorf(n, path, "the file expands to more than %d YAML nodes (alias bomb?)", maxNodes)
-		}
-		d.budget = false
-		return nil
-	}
 	return n
 }
 
-// countNodes counts the nodes under n, aliases expanded, stopping once limit is passed.
-func countNodes(n *yaml.Node, limit, depth int) int {
-	if n == nil || depth > maxDepth*2 {
-		return limit + 1
-	}
-	if n.Kind == yaml.AliasNode {
-		return countNodes(n.Alias, limit, depth+1)
-	}
-	c := 1
-	for _, ch := range n.Content {
-		if c > limit {
-			break
+// checkSize bounds the work a document can cause: its nodes, aliases expanded (alias bombs),
+// and its nesting. It reports the first bound exceeded and returns false then.
+func (d *decoder) checkSize(root *yaml.Node) bool {
+	s := sizer{limit: maxNodes}
+	s.walk(root, 0)
+	switch {
+	case s.deep != nil:
+		d.errorf(s.deep, "", "the document is nested more than %d levels deep; a manifest needs only a few", maxDepth)
+		return false
+	case s.count > maxNodes:
+		at := root
+		if s.alias != nil {
+			at = s.alias
 		}
-		c += countNodes(ch, limit-c, depth+1)
+		d.errorf(at, "", "the document expands to more than %d YAML nodes (an alias bomb?)", maxNodes)
+		return false
 	}
-	return c
+	return true
+}
+
+// sizer counts nodes, aliases expanded, stopping once the limit or the depth bound is passed.
+type sizer struct {
+	limit, count int
+	deep         *yaml.Node // first node nested deeper than maxDepth
+	alias        *yaml.Node // the outermost alias being expanded when the count passed the limit
+}
+
+func (s *sizer) walk(n *yaml.Node, depth int) {
+	if n == nil || s.deep != nil || s.count > s.limit {
+		return
+	}
+	if depth > maxDepth {
+		s.deep = n
+		return
+	}
+	s.count++
+	if n.Kind == yaml.AliasNode {
+		s.walk(n.Alias, depth+1)
+		if s.count > s.limit {
+			s.alias = n // unwinding: the outermost alias wins, the one the user wrote last
+		}
+		return
+	}
+	for _, ch := range n.Content {
+		s.walk(ch, depth+1)
+	}
 }
 
 // field is one entry of a mapping after merge keys were applied.
@@ -156,6 +174,17 @@ func (d *decoder) sequence(n *yaml.Node, path string) []*yaml.Node {
 	return n.Content
 }
 
+// emptyItem reports a list item left empty ("- " alone, ~, null), which would otherwise become
+// an entity without a name.
+func (d *decoder) emptyItem(n *yaml.Node, path string) bool {
+	r := d.resolve(n, path)
+	if r == nil || !isNull(r) {
+		return false
+	}
+	d.errorf(r, path, "%s is empty; remove the lone '-' or fill in the entry", path)
+	return true
+}
+
 // str decodes a scalar string. Numbers and booleans written where a string belongs are accepted
 // only when quoting was clearly forgotten for an identifier; control characters are refused.
 func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
@@ -177,7 +206,11 @@ func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 		return "", false
 	}
 	if hasPrivateKey(v) {
+		// Reported by the private-key rule at this place; the text itself is dropped so that it
+		// reaches no policy input, no report and no error (a pasted key block has newlines too).
 		*d.priv = append(*d.priv, path)
+		d.pos[path] = d.at(n)
+		return "", true
 	}
 	if i := strings.IndexFunc(v, isControl); i >= 0 {
 		d.errorf(n, path, "%s contains a control character (%s)", describe(path), controlName(v[i]))

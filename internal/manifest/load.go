@@ -218,7 +218,7 @@ func parseOne(m *Manifest, src Source, inventory bool, diags *[]Diagnostic) {
 			fail(top, "file is empty; expected a manifest starting with 'apiVersion: %s'", APIVersion)
 			return
 		}
-		fail(yamlErrPos(err, src.Name), "invalid YAML: %s", yamlErrMsg(err))
+		fail(yamlErrPos(err, src.Name, data), "invalid YAML: %s", yamlErrMsg(err, data))
 		return
 	}
 	var extra yaml.Node
@@ -226,14 +226,17 @@ func parseOne(m *Manifest, src Source, inventory bool, diags *[]Diagnostic) {
 		fail(Pos{File: src.Name, Line: extra.Line, Column: extra.Column}, "file holds more than one YAML document; put each in its own file")
 		return
 	} else if err != io.EOF {
-		fail(yamlErrPos(err, src.Name), "invalid YAML: %s", yamlErrMsg(err))
+		fail(yamlErrPos(err, src.Name, data), "invalid YAML: %s", yamlErrMsg(err, data))
 		return
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	d := &decoder{file: src.Name, diags: diags, pos: m.Positions, budget: true, priv: &m.PrivateKeyPaths}
+	d := &decoder{file: src.Name, diags: diags, pos: m.Positions, priv: &m.PrivateKeyPaths}
+	if !d.checkSize(root) {
+		return
+	}
 	if root.Kind != yaml.MappingNode {
 		fail(Pos{File: src.Name, Line: root.Line, Column: root.Column}, "a manifest must be a mapping with apiVersion, keypairs, users, hostGroups, hosts and policy")
 		return
@@ -248,36 +251,109 @@ func parseOne(m *Manifest, src Source, inventory bool, diags *[]Diagnostic) {
 				d.errorf(f.val, "apiVersion", "apiVersion must be %q, not %q", APIVersion, safeText(v))
 			}
 		case "keypairs":
-			d.record("keypairs", f.key)
+			d.record("keypairs", f.val)
 			for i, it := range d.sequence(f.val, "keypairs") {
+				if d.emptyItem(it, index("keypairs", offsets[0]+i)) {
+					continue
+				}
 				m.Keypairs = append(m.Keypairs, d.keypair(it, index("keypairs", offsets[0]+i)))
 			}
 		case "users":
-			d.record("users", f.key)
+			d.record("users", f.val)
 			for i, it := range d.sequence(f.val, "users") {
+				if d.emptyItem(it, index("users", offsets[1]+i)) {
+					continue
+				}
 				m.Users = append(m.Users, d.user(it, index("users", offsets[1]+i)))
 			}
 		case "hostGroups":
-			d.record("hostGroups", f.key)
+			d.record("hostGroups", f.val)
 			for i, it := range d.sequence(f.val, "hostGroups") {
+				if d.emptyItem(it, index("hostGroups", offsets[2]+i)) {
+					continue
+				}
 				m.HostGroups = append(m.HostGroups, d.hostGroup(it, index("hostGroups", offsets[2]+i)))
 			}
 		case "hosts":
-			d.record("hosts", f.key)
+			d.record("hosts", f.val)
 			for i, it := range d.sequence(f.val, "hosts") {
+				if d.emptyItem(it, index("hosts", offsets[3]+i)) {
+					continue
+				}
 				m.Hosts = append(m.Hosts, d.host(it, index("hosts", offsets[3]+i)))
 			}
 		case "policy":
-			d.record("policy", f.key)
+			d.record("policy", f.val)
 			d.policy(f.val, m)
 		}
 	}
+	commentKeys([]*yaml.Node{&doc}, root, offsets, m)
 	if !sawVersion && !inventory {
 		fail(top, "apiVersion is missing; the first line should be 'apiVersion: %s'", APIVersion)
 	}
 	if m.APIVersion == "" && sawVersion {
 		m.APIVersion = APIVersion
 	}
+}
+
+// commentKeys finds private key material in YAML comments, which the decoder never sees, and
+// records it under the path of the nearest entry (the comment's own line is not kept by yaml.v3).
+// offsets are the lengths of the top-level lists before this file, as the decoder numbers them.
+func commentKeys(docNodes []*yaml.Node, root *yaml.Node, offsets [4]int, m *Manifest) {
+	add := func(path string) {
+		for _, p := range m.PrivateKeyPaths {
+			if p == path {
+				return
+			}
+		}
+		m.PrivateKeyPaths = append(m.PrivateKeyPaths, path)
+	}
+	has := func(n *yaml.Node) bool {
+		return n != nil && hasPrivateKey(n.HeadComment+"\n"+n.LineComment+"\n"+n.FootComment)
+	}
+	first := "apiVersion"
+	if len(root.Content) > 0 {
+		first = root.Content[0].Value
+	}
+	if has(root) {
+		add(first)
+	}
+	for _, n := range docNodes {
+		if has(n) {
+			add(first)
+		}
+	}
+	sections := map[string]int{"keypairs": 0, "users": 1, "hostGroups": 2, "hosts": 3}
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		if n == nil || depth > maxDepth {
+			return
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := join(path, k.Value)
+				if has(k) || has(v) || (v.Kind == yaml.ScalarNode && path == "policy.settings" && hasPrivateKey(v.Value)) {
+					add(p)
+				}
+				walk(v, p, depth+1)
+			}
+		case yaml.SequenceNode:
+			off := 0
+			if o, ok := sections[path]; ok {
+				off = offsets[o]
+			}
+			for i, it := range n.Content {
+				p := index(path, off+i)
+				if has(it) {
+					add(p)
+				}
+				walk(it, p, depth+1)
+			}
+		}
+	}
+	walk(root, "", 0)
 }
 
 // safeDecode turns a panic inside the YAML library into an error: no input may crash accessctl.
@@ -296,25 +372,82 @@ func posOf(data []byte, off int, file string) Pos {
 	return Pos{File: file, Line: line, Column: col}
 }
 
-// yamlErrPos pulls "line N" out of a yaml.v3 error.
-func yamlErrPos(err error, file string) Pos {
+// yamlErrPos pulls "line N" out of a yaml.v3 error. yaml.v3 reports parser errors (as opposed
+// to scanner errors) with a 0-based line, the start of the construct being parsed; add one so the
+// line is the one an editor shows. A tab where indentation is expected is pointed at exactly.
+func yamlErrPos(err error, file string, data []byte) Pos {
 	msg := err.Error()
 	p := Pos{File: file, Line: 1, Column: 1}
 	if i := strings.Index(msg, "line "); i >= 0 {
 		var n int
-		if _, e := fmt.Sscanf(msg[i:], "line %d", &n); e == nil && n > 0 {
+		if _, e := fmt.Sscanf(msg[i:], "line %d", &n); e == nil && n >= 0 {
 			p.Line = n
+			if isParserError(msg) {
+				p.Line++
+			}
 		}
+	}
+	if p.Line < 1 {
+		p.Line = 1
+	}
+	// "unknown anchor 'x' referenced" has no line: point at the first *x.
+	if strings.HasPrefix(msg, "yaml: unknown anchor '") {
+		name, _, _ := strings.Cut(strings.TrimPrefix(msg, "yaml: unknown anchor '"), "'")
+		if i := bytes.Index(data, []byte("*"+name)); name != "" && i >= 0 {
+			return posOf(data, i, file)
+		}
+	}
+	if line, col, ok := tabIndent(data, p.Line); ok && strings.Contains(msg, "cannot start any token") {
+		p.Line, p.Column = line, col
 	}
 	return p
 }
 
-func yamlErrMsg(err error) string {
+// isParserError tells yaml.v3's parser errors from its scanner errors by their fixed texts.
+func isParserError(msg string) bool {
+	for _, s := range []string{
+		"did not find expected <document start>", "did not find expected node content",
+		"did not find expected '-' indicator", "did not find expected key",
+		"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"found undefined tag handle", "found duplicate %YAML directive", "found incompatible YAML document",
+		"found duplicate %TAG directive",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// tabIndent finds a tab in the indentation of the given line (or the one before, where yaml.v3
+// sometimes points): YAML forbids tabs there, and "cannot start any token" does not say so.
+func tabIndent(data []byte, line int) (int, int, bool) {
+	lines := bytes.Split(data, []byte("\n"))
+	for _, l := range []int{line, line - 1} {
+		if l < 1 || l > len(lines) {
+			continue
+		}
+		text := lines[l-1]
+		indent := len(text) - len(bytes.TrimLeft(text, " \t"))
+		if i := bytes.IndexByte(text[:indent], '\t'); i >= 0 {
+			return l, i + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+func yamlErrMsg(err error, data []byte) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if i := strings.Index(msg, "line "); i == 0 {
 		if j := strings.Index(msg, ": "); j > 0 {
 			msg = msg[j+2:]
 		}
 	}
-	return safeText(msg)
+	msg = safeText(msg)
+	if strings.Contains(msg, "cannot start any token") {
+		if _, _, ok := tabIndent(data, yamlErrPos(err, "", nil).Line); ok {
+			msg += " (a tab in the indentation: YAML indents with spaces only)"
+		}
+	}
+	return msg
 }

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding/base64"
 	"net"
 	"regexp"
 	"strings"
@@ -30,6 +31,10 @@ func (d *decoder) name(n *yaml.Node, path string, re *regexp.Regexp, what, patte
 	if !ok {
 		return ""
 	}
+	if v == "" && d.isPrivate(path) {
+		d.errorf(n, path, "%s name holds private key material; remove it and replace the key", what)
+		return ""
+	}
 	if !re.MatchString(v) {
 		d.errorf(n, path, "%s name %q is not allowed: it must match %s", what, safeText(v), pattern)
 		return ""
@@ -41,22 +46,22 @@ func (d *decoder) keypair(n *yaml.Node, path string) Keypair {
 	var k Keypair
 	d.record(path, n)
 	var keyNode *yaml.Node
+	keyOK := false
 	for _, f := range d.mapping(n, path, "name", "publicKey") {
 		p := join(path, f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "name":
 			k.Name = d.name(f.val, p, keypairNameRE, "key pair", `^[A-Za-z0-9_-]{1,64}$`)
 		case "publicKey":
 			keyNode = f.val
-			k.PublicKey, _ = d.str(f.val, p)
-			d.record(p, f.key)
+			k.PublicKey, keyOK = d.str(f.val, p)
 		}
 	}
 	d.required(n, path, "name", k.Name != "" || d.hasKey(n, "name"))
 	if keyNode == nil {
 		d.required(n, path, "publicKey", false)
-	} else if !d.isPrivate(join(path, "publicKey")) && k.PublicKey != "" {
+	} else if !d.isPrivate(join(path, "publicKey")) && keyOK {
 		if msg := checkPublicKey(k.PublicKey); msg != "" {
 			d.errorf(keyNode, join(path, "publicKey"), "publicKey of key pair %q %s", k.Name, msg)
 		}
@@ -77,13 +82,29 @@ func checkPublicKey(line string) string {
 	if len(opts) > 0 {
 		return "must not carry authorized_keys options (use the binding's from/expires instead)"
 	}
-	if strings.TrimSpace(string(rest)) != "" {
+	if strings.TrimSpace(string(rest)) != "" || commentHoldsKey(comment) {
 		return "holds more than one key"
 	}
 	if strings.ContainsAny(comment, "\"\\`$") {
 		return "has a comment with quotes, backslashes, backticks or $; remove them"
 	}
 	return ""
+}
+
+// commentHoldsKey reports a second key pasted on the same line: ParseAuthorizedKey takes all
+// that follows the first key for its comment.
+func commentHoldsKey(comment string) bool {
+	for _, w := range strings.Fields(comment) {
+		if len(w) < 32 {
+			continue
+		}
+		if b, err := base64.StdEncoding.DecodeString(w); err == nil {
+			if _, err := ssh.ParsePublicKey(b); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (d *decoder) isPrivate(path string) bool {
@@ -127,7 +148,7 @@ func (d *decoder) user(n *yaml.Node, path string) User {
 	d.record(path, n)
 	for _, f := range d.mapping(n, path, "name", "fullName", "uid", "shell", "groups", "sudo", "rdp", "state", "removeHome", "keypairs", "password") {
 		p := join(path, f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "name":
 			u.Name = d.name(f.val, p, userNameRE, "user", `^[a-z_][a-z0-9_-]{0,31}$`)
@@ -217,7 +238,7 @@ func (d *decoder) binding(n *yaml.Node, path string) (Binding, bool) {
 	var b Binding
 	for _, f := range d.mapping(r, path, "keypair", "from", "expires") {
 		p := join(path, f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "keypair":
 			b.Keypair = d.name(f.val, p, keypairNameRE, "key pair", `^[A-Za-z0-9_-]{1,64}$`)
@@ -276,7 +297,7 @@ func (d *decoder) password(n *yaml.Node, path string) *Password {
 	set := 0
 	for _, f := range d.mapping(n, path, "env", "file", "hash") {
 		fp := join(path, f.key.Value)
-		d.record(fp, f.key)
+		d.record(fp, f.val)
 		v, ok := d.str(f.val, fp)
 		if !ok {
 			set++
@@ -320,7 +341,7 @@ func (d *decoder) hostGroup(n *yaml.Node, path string) HostGroup {
 	d.record(path, n)
 	for _, f := range d.mapping(n, path, "name", "users", "sshd", "keys") {
 		p := join(path, f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "name":
 			g.Name = d.name(f.val, p, objectNameRE, "host group", `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -351,7 +372,7 @@ func (d *decoder) sshd(n *yaml.Node, path string) *Sshd {
 	s := &Sshd{}
 	for _, f := range d.mapping(n, path, "passwordAuthentication", "pubkeyAuthentication", "kbdInteractiveAuthentication", "permitRootLogin") {
 		p := join(path, f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "permitRootLogin":
 			r := d.resolve(f.val, p)
@@ -394,7 +415,7 @@ func (d *decoder) host(n *yaml.Node, path string) Host {
 	d.record(path, n)
 	for _, f := range d.mapping(n, path, "name", "address", "port", "os", "transport", "user", "groups") {
 		p := join(path, f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "name":
 			h.Name = d.name(f.val, p, objectNameRE, "host", `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -455,12 +476,15 @@ var settingTypes = map[string]string{
 func (d *decoder) policy(n *yaml.Node, m *Manifest) {
 	for _, f := range d.mapping(n, "policy", "settings", "exceptions") {
 		p := join("policy", f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "settings":
 			d.settings(f.val, p, m)
 		case "exceptions":
 			for _, it := range d.sequence(f.val, p) {
+				if d.emptyItem(it, index(p, len(m.Policy.Exceptions))) {
+					continue
+				}
 				m.Policy.Exceptions = append(m.Policy.Exceptions, d.exception(it, index(p, len(m.Policy.Exceptions))))
 			}
 		}
@@ -487,7 +511,7 @@ func (d *decoder) settings(n *yaml.Node, path string, m *Manifest) {
 			d.errorf(k, p, "setting %q is set twice (first at %s)", safeText(k.Value), prev)
 			continue
 		}
-		d.record(p, k)
+		d.record(p, v)
 		switch settingTypes[k.Value] {
 		case "int":
 			if x, ok := d.integer(v, p, 0, 1<<20); ok {
@@ -542,7 +566,7 @@ func (d *decoder) exception(n *yaml.Node, path string) Exception {
 	scopes := 0
 	for _, f := range d.mapping(n, path, "rule", "hostGroup", "host", "user", "keypair", "reason", "expires") {
 		p := join(path, f.key.Value)
-		d.record(p, f.key)
+		d.record(p, f.val)
 		switch f.key.Value {
 		case "rule":
 			e.Rule = d.name(f.val, p, ruleIDRE, "rule", `^[a-z0-9][a-z0-9-]{0,63}$`)
@@ -573,8 +597,6 @@ func (d *decoder) exception(n *yaml.Node, path string) Exception {
 		if scopes != 1 {
 			d.errorf(r, path, "%s: an exception needs exactly one scope: hostGroup, host, user or keypair", path)
 		}
-	} else if r != nil && !isNull(r) {
-		d.errorf(r, path, "%s must be a mapping", path)
 	}
 	return e
 }

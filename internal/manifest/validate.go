@@ -117,9 +117,13 @@ func validate(m *Manifest) []Diagnostic {
 		diags = append(diags, sshdConflicts(m, i, groups, at)...)
 		if h.OS == "windows" {
 			for _, un := range m.DesiredUsers(h) {
-				u := m.Users[users[un]]
+				ui, ok := users[un]
+				if !ok {
+					continue // an undefined user, reported above
+				}
+				u := m.Users[ui]
 				if len(u.Name) > 20 {
-					errorf(fmt.Sprintf("users[%d].name", users[un]), "user %q reaches Windows host %q; Windows names are at most 20 characters", u.Name, h.Name)
+					errorf(fmt.Sprintf("users[%d].name", ui), "user %q reaches Windows host %q; Windows names are at most 20 characters", u.Name, h.Name)
 				}
 			}
 		}

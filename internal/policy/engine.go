@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -76,7 +77,7 @@ func New(ctx context.Context, extraDirs []string) (*Engine, error) {
 // Eval runs every rule on input (from BuildInput) and returns the findings located in m,
 // without those an unexpired exception waives, sorted by file, line, column and rule.
 func (e *Engine) Eval(ctx context.Context, input map[string]any, m *manifest.Manifest) ([]Finding, error) {
-	v, err := ast.InterfaceToValue(input)
+	v, err := toValue(input, 2)
 	if err != nil {
 		return nil, fmt.Errorf("policy input: %w", err)
 	}
@@ -221,4 +222,41 @@ func checkRuleModule(mod *ast.Module) error {
 		}
 	}
 	return nil
+}
+
+// toValue converts the input to an OPA value like ast.InterfaceToValue, but converts the long
+// lists (users, key pairs: tens of thousands in a large fleet) in parallel. depth is how many
+// object levels to descend looking for such lists.
+func toValue(x any, depth int) (ast.Value, error) {
+	switch x := x.(type) {
+	case map[string]any:
+		if depth == 0 {
+			return ast.InterfaceToValue(x)
+		}
+		kvs := make([][2]*ast.Term, 0, len(x))
+		for k, v := range x {
+			vv, err := toValue(v, depth-1)
+			if err != nil {
+				return nil, err
+			}
+			kvs = append(kvs, [2]*ast.Term{ast.StringTerm(k), ast.NewTerm(vv)})
+		}
+		return ast.NewObject(kvs...), nil
+	case []any:
+		if len(x) < 1024 {
+			return ast.InterfaceToValue(x)
+		}
+		terms := make([]*ast.Term, len(x))
+		errs := make([]error, len(x))
+		parallel(len(x), func(i int) {
+			v, err := ast.InterfaceToValue(x[i])
+			terms[i], errs[i] = ast.NewTerm(v), err
+		})
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		return ast.NewArray(terms...), nil
+	default:
+		return ast.InterfaceToValue(x)
+	}
 }

@@ -313,3 +313,62 @@ test_wrong if count(x.deny) == 1 with input as {"a": 2}
 		t.Errorf("strict compile error not reported with file:line: %v", err)
 	}
 }
+
+func TestBoundKeypairDeleteAgainstBase(t *testing.T) {
+	base := &manifest.Manifest{
+		Keypairs: []manifest.Keypair{{Name: "alice-laptop", PublicKey: seededKey(t, 1, "")}, {Name: "alice-old", PublicKey: seededKey(t, 2, "")}},
+		Users:    []manifest.User{{Name: "alice", Keypairs: []manifest.Binding{{Keypair: "alice-laptop"}, {Keypair: "alice-old", Expires: "2027-01-01"}}}},
+	}
+	m := &manifest.Manifest{
+		Keypairs: []manifest.Keypair{{Name: "alice-laptop", PublicKey: seededKey(t, 1, "")}},
+		Users:    []manifest.User{{Name: "alice", Keypairs: []manifest.Binding{{Keypair: "alice-laptop"}}}},
+	}
+	positionsFor(m)
+	in, err := BuildInput(m, base, InputOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := engine(t).Eval(context.Background(), in, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := findingsOf(fs, "bound-keypair-delete")
+	if len(got) != 1 || got[0].Path != "keypairs" || got[0].Line != m.Positions["keypairs"].Line || !strings.Contains(got[0].Message, `"alice-old"`) {
+		t.Errorf("bound-keypair-delete: %+v", got)
+	}
+	// Unbound in the base: deleting it is fine.
+	base.Users[0].Keypairs = base.Users[0].Keypairs[:1]
+	in, _ = BuildInput(m, base, InputOptions{})
+	if fs, _ := engine(t).Eval(context.Background(), in, m); len(findingsOf(fs, "bound-keypair-delete")) != 0 {
+		t.Errorf("unbound deletion denied: %+v", fs)
+	}
+}
+
+// dsaKey is a 1024-bit ssh-dss public key (generating DSA parameters in a test is slow).
+const dsaKey = "ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4EddRIpUt9KnC7s5Of2EbdSPO9EAMMeP4C2USZpRV1AIlH7WT2NWPq/xfW6MPbLm1Vs14E7gB00b/JmYLdrmVClpJ+f6AR7ECLCT7up1/63xhv4O1fnxqimFQ8E+4P208UewwI1VBNaFpEy9nXzrith1yrv8iIDGZ3RSAHHAAAAFQCXYFCPFSMLzLKSuYKi64QL8Fgc9QAAAIEA9+GghdabPd7LvKtcNrhXuXmUr7v6OuqC+VdMCz0HgmdRWVeOutRZT+ZxBxCBgLRJFnEj6EwoFhO3zwkyjMim4TwWeotUfI0o4KOuHiuzpnWRbqN/C/ohNWLx+2J6ASQ7zKTxvqhRkImog9/hWuWfBpKLZl6Ae1UlZAFMO/7PSSoAAACBAPMzMSpaVOPlnIm3QN1GC7N7qKWKwsGnHqkcCsDr5aj82BUnT4ZhG8E3vnuFcyvnQyIcJLZtk38WJu2WWBD8tCQAfLBMCYrFVp6Wf1mKRqsTcmgC2UZb0dSZhDPSn3qHcW26zIEmXrUmy8aRoGQr1P2ZUlSdwXa5HzQ8yvWx6IIt"
+
+func TestKeypairScopedException(t *testing.T) {
+	m := &manifest.Manifest{
+		Keypairs: []manifest.Keypair{
+			{Name: "legacy-dsa", PublicKey: dsaKey},
+			{Name: "other-dsa", PublicKey: strings.TrimSuffix(dsaKey, "t") + "u"},
+		},
+		Policy: manifest.Policy{Exceptions: []manifest.Exception{{Rule: "key-algorithm", Keypair: "legacy-dsa", Expires: "2099-12-31"}}},
+	}
+	positionsFor(m)
+	in, err := BuildInput(m, nil, InputOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kp := in["manifest"].(map[string]any)["keypairs"].([]any)[0].(map[string]any)["key"].(map[string]any); kp["type"] != "ssh-dss" || kp["bits"] != 1024 {
+		t.Fatalf("dsa key facts: %v", kp)
+	}
+	fs, err := engine(t).Eval(context.Background(), in, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := findingsOf(fs, "key-algorithm")
+	if len(got) != 1 || got[0].Path != "keypairs[1].publicKey" || !strings.Contains(got[0].Message, "ssh-dss") {
+		t.Errorf("key-algorithm after keypair exception: %+v", got)
+	}
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+
+	"github.com/accessctl/accessctl/internal/inventory"
+	"github.com/accessctl/accessctl/internal/policy"
+	"github.com/accessctl/accessctl/internal/reconcile"
+	"github.com/accessctl/accessctl/internal/report"
+	sshtr "github.com/accessctl/accessctl/internal/transport/ssh"
+)
+
+func init() {
+	register("plan", "read the hosts and show what apply would change", runPlan)
+}
+
+// fleetOptions are the flags plan and apply share (SPEC §2).
+type fleetOptions struct {
+	check          checkOptions
+	limit          string
+	parallel       int
+	connectTimeout time.Duration
+	timeout        time.Duration
+	shard          string
+	format         string
+	knownHosts     multiFlag
+	identities     multiFlag
+	insecure       bool
+	sshConfig      string
+}
+
+func (o *fleetOptions) bind(fs *flag.FlagSet) {
+	o.check.bind(fs, true)
+	fs.StringVar(&o.check.inventory, "i", "", "inventory `FILE` (hosts in the manifest format) instead of the manifest's hosts")
+	fs.StringVar(&o.limit, "limit", "", "work only on hosts whose name matches one of these comma-separated `GLOB`s")
+	fs.IntVar(&o.parallel, "parallel", 32, "how many hosts to work on at once")
+	fs.DurationVar(&o.connectTimeout, "connect-timeout", sshtr.DefaultConnectTimeout, "bound on connecting to a host")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on all the work on one host")
+	fs.StringVar(&o.shard, "shard", "", "work on the stable `K/N` slice of the hosts")
+	fs.StringVar(&o.format, "format", "text", "output format: text or json")
+	fs.Var(&o.knownHosts, "known-hosts", "known_hosts `FILE` (repeatable; default ~/.ssh/known_hosts)")
+	fs.Var(&o.identities, "identity", "private key `FILE` to log in with (repeatable; the ssh-agent is used too)")
+	fs.BoolVar(&o.insecure, "insecure-skip-host-key-check", false, "accept any host key (INSECURE: anyone on the path can pose as the host)")
+	fs.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config `FILE` to honour (default ~/.ssh/config; \"none\" for none)")
+}
+
+// fleetRun is a planned fleet: the plan, the findings, and the open connections apply reuses.
+type fleetRun struct {
+	check    *checkResult
+	plan     *reconcile.Plan
+	findings []report.Finding
+	denied   bool
+	targets  map[string]inventory.Target
+	mu       sync.Mutex
+	conns    map[string]*sshtr.Conn
+}
+
+func (r *fleetRun) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = nil
+}
+
+// planFleet validates and checks the manifest (a denial contacts no host), reads every selected
+// host in parallel, plans, and runs the policies again with input.live and input.plan. code is
+// not exitOK when the caller must return it at once.
+func (c *cli) planFleet(ctx context.Context, o *fleetOptions) (*fleetRun, int) {
+	if o.format != "text" && o.format != "json" {
+		c.errorf("--format %q: want text or json", o.format)
+		return nil, exitUsage
+	}
+	var shard inventory.Shard
+	if o.shard != "" {
+		s, err := inventory.ParseShard(o.shard)
+		if err != nil {
+			c.errorf("%v", err)
+			return nil, exitUsage
+		}
+		shard = s
+	}
+	res, code := c.loadAndCheck(ctx, &o.check)
+	if code != exitOK {
+		return nil, code
+	}
+	if res.denied {
+		_ = c.render(c.stderr, "text", res.findings, res.m.Files)
+		c.errorf("the manifest was denied; no host was contacted")
+		return nil, exitInvalid
+	}
+	targets, err := inventory.Targets(res.m, inventory.Options{
+		Limit: o.limit, Shard: shard, SSHConfigFile: o.sshConfig, KnownHostsFiles: o.knownHosts,
+		IdentityFiles: o.identities, UseAgent: c.getenv("SSH_AUTH_SOCK") != "" || os.Getenv("SSH_AUTH_SOCK") != "",
+		ConnectTimeout: o.connectTimeout, InsecureIgnoreHostKey: o.insecure,
+	})
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitUsage
+	}
+	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, conns: map[string]*sshtr.Conn{}}
+	paths := map[string]string{}
+	for i, h := range res.m.Hosts {
+		paths[h.Name] = fmt.Sprintf("hosts[%d]", i)
+	}
+	today := reconcile.DaysSinceEpoch(time.Now())
+	var plans []*reconcile.HostPlan
+	var pmu sync.Mutex
+	prog := c.progress("read")
+	inventory.Run(ctx, targets, o.parallel, o.timeout, func(ctx context.Context, t inventory.Target) error {
+		hp := c.planTarget(ctx, run, t, paths[t.Name], today)
+		pmu.Lock()
+		plans = append(plans, hp)
+		pmu.Unlock()
+		if hp.Status != reconcile.StatusOK {
+			return fmt.Errorf("%s", hp.Error)
+		}
+		return nil
+	}, prog)
+	c.progressDone(prog)
+	// Hosts that never ran (bad configuration, cancelled) still get a line in the plan.
+	seen := map[string]bool{}
+	for _, hp := range plans {
+		seen[hp.Name] = true
+	}
+	for _, t := range targets {
+		run.targets[t.Name] = t
+		if !seen[t.Name] {
+			err := t.Err
+			if err == nil {
+				err = fmt.Errorf("not read")
+			}
+			plans = append(plans, reconcile.ErrorPlan(t.Host, paths[t.Name], err))
+		}
+	}
+	run.plan = reconcile.NewPlan(plans)
+
+	input, err := policy.BuildInput(res.m, res.base, policy.InputOptions{
+		LookupEnv: c.lookupEnv, Live: reconcile.LiveInput(run.plan), Plan: reconcile.PlanInput(run.plan),
+	})
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitInvalid
+	}
+	fs, err := res.engine.Eval(ctx, input, res.m)
+	if err != nil {
+		c.errorf("evaluate policies: %v", err)
+		return nil, exitInvalid
+	}
+	run.findings = fs
+	for _, f := range fs {
+		if f.Severity == report.SeverityDeny {
+			run.denied = true
+		}
+	}
+	return run, exitOK
+}
+
+func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target, path string, today int) *reconcile.HostPlan {
+	if t.SSH == nil {
+		return reconcile.ErrorPlan(t.Host, path, fmt.Errorf("transport %s is not supported by plan/apply yet", t.Transport))
+	}
+	conn, err := sshtr.Dial(ctx, *t.SSH)
+	if err != nil {
+		return reconcile.ErrorPlan(t.Host, path, err)
+	}
+	var keys []string
+	for _, k := range conn.OfferedKeys() {
+		keys = append(keys, xssh.FingerprintSHA256(k))
+	}
+	if k := conn.AuthKey(); k != nil {
+		keys = []string{xssh.FingerprintSHA256(k)}
+	}
+	hp := reconcile.PlanHost(ctx, run.check.m, t.Host, path, conn, reconcile.Options{
+		Login: t.User, LoginKeys: keys, LookupEnv: c.lookupEnv, Today: today,
+	})
+	run.mu.Lock()
+	if run.conns != nil {
+		run.conns[t.Name] = conn
+	} else {
+		conn.Close()
+	}
+	run.mu.Unlock()
+	return hp
+}
+
+// progress returns a progress callback that draws on stderr while a terminal watches it, else nil.
+func (c *cli) progress(verb string) func(done, total, failed int) {
+	f, ok := c.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(done, total, failed int) {
+		fmt.Fprintf(c.stderr, "\r\033[Kaccessctl: %s %d/%d hosts, %d failed", verb, done, total, failed)
+	}
+}
+
+func (c *cli) progressDone(p func(int, int, int)) {
+	if p != nil {
+		fmt.Fprint(c.stderr, "\r\033[K")
+	}
+}
+
+// showFindings prints the plan-time findings (warnings and denials) on stderr.
+func (c *cli) showFindings(run *fleetRun) {
+	if len(run.findings) > 0 {
+		_ = c.render(c.stderr, "text", run.findings, run.check.m.Files)
+	}
+}
+
+func runPlan(c *cli, args []string) int {
+	fs := c.newFlags("plan", "[-f PATH]... [-i FILE] [--limit GLOB] [--parallel N] [--out FILE] [--format text|json] [--detailed-exitcode]",
+		"Read the hosts and show what apply would change. Exit 0: no changes; 1: the manifest is invalid\nor denied; 2: changes pending (with --detailed-exitcode); 3: a host could not be read.")
+	var o fleetOptions
+	o.bind(fs)
+	out := fs.String("out", "", "also write the plan as JSON to `FILE` (for apply --plan)")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when changes are pending")
+	if code, ok := c.parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		c.errorf("plan takes no arguments (got %q)", fs.Arg(0))
+		return exitUsage
+	}
+	ctx := context.Background()
+	run, code := c.planFleet(ctx, &o)
+	if code != exitOK {
+		return code
+	}
+	defer run.close()
+	if err := report.RenderPlan(c.stdout, o.format, run.plan); err != nil {
+		c.errorf("%v", err)
+		return exitHost
+	}
+	c.showFindings(run)
+	if run.denied {
+		c.errorf("the plan was denied by policy")
+		return exitInvalid
+	}
+	if *out != "" {
+		if err := writePlanFile(*out, run.plan); err != nil {
+			c.errorf("write plan: %v", err)
+			return exitUsage
+		}
+	}
+	switch {
+	case run.plan.Summary.HostsFailed > 0:
+		return exitHost
+	case *detailed && run.plan.HasChanges():
+		return exitChanges
+	}
+	return exitOK
+}
+
+func writePlanFile(path string, p *reconcile.Plan) error {
+	var b strings.Builder
+	if err := report.RenderPlan(&b, "json", p); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// readPlanFile reads a plan written by --out.
+func readPlanFile(path string) (*reconcile.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p reconcile.Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: not a plan file: %v", path, err)
+	}
+	if p.FormatVersion != reconcile.FormatVersion {
+		return nil, fmt.Errorf("%s: plan format %q, want %q", path, p.FormatVersion, reconcile.FormatVersion)
+	}
+	return &p, nil
+}
+
+// staleHosts names the hosts of saved whose live state or changes differ from fresh.
+func staleHosts(saved, fresh *reconcile.Plan) []string {
+	now := map[string]*reconcile.HostPlan{}
+	for _, h := range fresh.Hosts {
+		now[h.Name] = h
+	}
+	var stale []string
+	for _, h := range saved.Hosts {
+		if h.Status != reconcile.StatusOK {
+			continue
+		}
+		f, ok := now[h.Name]
+		if !ok || f.Status != reconcile.StatusOK || f.Fingerprint != h.Fingerprint || changesDigest(f.Changes) != changesDigest(h.Changes) {
+			stale = append(stale, h.Name)
+		}
+	}
+	sort.Strings(stale)
+	return stale
+}
+
+func changesDigest(cs []reconcile.Change) string {
+	h := sha256.New()
+	for _, c := range cs {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", c.Action, c.Resource, c.Name)
+	}
+	return string(h.Sum(nil))
+}

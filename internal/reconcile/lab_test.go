@@ -1,0 +1,66 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accessctl/accessctl/internal/lab"
+	"github.com/accessctl/accessctl/internal/manifest"
+	"github.com/accessctl/accessctl/internal/transport"
+	sshtr "github.com/accessctl/accessctl/internal/transport/ssh"
+)
+
+// TestApplyRollsBackWhenWayInFails applies a real host, then makes the fresh-connection check
+// fail: the host must be restored to exactly what it was.
+func TestApplyRollsBackWhenWayInFails(t *testing.T) {
+	l := lab.New(t, lab.HostSpec{Name: "rb", Variant: lab.NoInclude})
+	host := l.Hosts[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := sshtr.Config{Name: host.Name, Addr: host.Addr, Port: host.Port, User: l.AdminUser,
+		KnownHostsFiles: []string{l.KnownHostsFile}, IdentityFiles: []string{l.IdentityFile}}
+	conn, err := sshtr.Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	m := testManifest(t)
+	m.Users = append(m.Users[:1], m.Users[3]) // alice and dave
+	m.Users[1].Password = &manifest.Password{Hash: daveHash}
+	m.HostGroups[0].Users = []string{"alice", "dave"}
+	m.Hosts = l.ManifestHosts("web")
+	snapshot := "cat /etc/passwd /etc/shadow /etc/group /etc/ssh/sshd_config; ls -a /home /etc/sudoers.d; ls /var/lib/accessctl 2>&1; true"
+	before := host.MustExec(t, snapshot)
+
+	o := Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())}
+	hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
+	if hp.Status != StatusOK || len(hp.Changes) == 0 {
+		t.Fatalf("plan: %s %s %v", hp.Status, hp.Error, hp.Changes)
+	}
+	failing := func(context.Context) (transport.Conn, error) { return nil, errors.New("simulated: refused") }
+	res := ApplyHost(ctx, hp, conn, failing, time.Now())
+	if res.Outcome != RolledBack || res.Err == nil || !strings.Contains(res.Err.Error(), "could not log in again") {
+		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
+	}
+	if after := host.MustExec(t, snapshot); after != before {
+		t.Errorf("host not restored:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+
+	// The same plan with a working way in applies, and dave can log in with his key.
+	hp = PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
+	redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, cfg) }
+	if res := ApplyHost(ctx, hp, conn, redial, time.Now()); res.Outcome != Applied {
+		t.Fatalf("apply: %s %v", res.Outcome, res.Err)
+	}
+	if got := host.MustExec(t, "getent shadow dave | cut -d: -f2"); strings.TrimSpace(got) != daveHash {
+		t.Errorf("dave's hash %q", got)
+	}
+	hp = PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
+	if len(hp.Changes) != 0 {
+		t.Errorf("changes after apply: %+v", hp.Changes)
+	}
+}

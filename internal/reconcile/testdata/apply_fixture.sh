@@ -1,0 +1,278 @@
+#!/bin/sh
+# host: web-1
+RUN='20260501T120000Z-test'
+PIDFILE='/run/sshd.pid'
+# accessctl apply script (Linux), generated for one host; run as root: sh -s -- apply|rollback|commit
+# Every value from the manifest below is single-quoted or base64-encoded. Everything runs inside
+# functions called with stdin from /dev/null: the script itself arrives on stdin.
+# apply:    back up each file before it is changed, change, verify; on any failure restore all.
+# rollback: restore this run's backups (accessctl could not get back in afterwards).
+# commit:   drop this run's backups.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+umask 077
+BK=/var/lib/accessctl/backup/$RUN
+
+say() { echo "@@$*"; }
+
+fail() {
+	say "fail $*"
+	rollback
+	exit 1
+}
+
+# backup PATH: remember PATH as it is now (once per run). Entry N of $BK/paths is saved as
+# $BK/N, or marked $BK/N.absent when nothing was there (rollback then removes what was made).
+backup() {
+	if grep -qxF -- "$1" "$BK/paths" 2>/dev/null; then
+		return 0
+	fi
+	n=$(wc -l <"$BK/paths") || fail "backup list"
+	n=$((n + 0))
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		cp -a -- "$1" "$BK/$n" || fail "back up $1"
+	else
+		: >"$BK/$n.absent" || fail "back up $1"
+	fi
+	printf '%s\n' "$1" >>"$BK/paths" || fail "backup list"
+}
+
+rollback() {
+	[ -f "$BK/paths" ] || return 0
+	ok=1
+	n=$(wc -l <"$BK/paths")
+	n=$((n + 0))
+	while [ "$n" -gt 0 ]; do
+		n=$((n - 1))
+		p=$(sed -n "$((n + 1))p" "$BK/paths")
+		case $p in
+		/?*) ;;
+		*) continue ;;
+		esac
+		if [ -f "$BK/$n.absent" ]; then
+			rm -rf -- "$p" || ok=0
+		elif [ -d "$BK/$n" ] && [ ! -L "$BK/$n" ]; then
+			rm -rf -- "$p" && mv -- "$BK/$n" "$p" || ok=0
+		else
+			cp -a -- "$BK/$n" "$p.accessctl-restore" && mv -f -- "$p.accessctl-restore" "$p" || ok=0
+		fi
+	done
+	if [ -f "$BK/reloaded" ]; then
+		reload_sshd || ok=0
+	fi
+	if [ "$ok" = 1 ]; then
+		rm -rf -- "$BK"
+		# Directories this run made for its backups go too, when nothing else is in them.
+		rmdir -- "${BK%/*}" 2>/dev/null && rmdir -- "${BK%/*/*}" 2>/dev/null
+		say "rolledback"
+	else
+		say "rollback-incomplete $BK"
+	fi
+}
+
+fsync_file() {
+	sync -- "$1" 2>/dev/null || sync
+}
+
+# put PATH MODE OWNER [CHECK]: replace PATH atomically with the base64-decoded stdin: a temporary
+# file in the same directory (mktemp: O_EXCL, never through a symlink), fsync, owner and mode,
+# CHECK on it, rename. A symlink at PATH is refused, not followed. MODE "keep" keeps the mode.
+put() {
+	if [ -L "$1" ]; then
+		fail "$1 is a symlink; refusing to write through it"
+	fi
+	if [ -e "$1" ] && [ ! -f "$1" ]; then
+		fail "$1 is not a regular file"
+	fi
+	mode=$2
+	if [ "$mode" = keep ]; then
+		mode=$(stat -c %a -- "$1" 2>/dev/null) || mode=644
+	fi
+	backup "$1"
+	t=$(mktemp -- "${1%/*}/.accessctl.XXXXXX") || fail "create a temporary file beside $1"
+	if ! base64 -d >"$t"; then
+		rm -f -- "$t"
+		fail "write $1"
+	fi
+	if ! chown -- "$3" "$t" || ! chmod -- "$mode" "$t"; then
+		rm -f -- "$t"
+		fail "set owner and mode of $1"
+	fi
+	if [ -n "${4:-}" ] && ! out=$("$4" "$t" 2>&1); then
+		rm -f -- "$t"
+		fail "$1 rejected by $4: $out"
+	fi
+	fsync_file "$t"
+	if ! mv -f -- "$t" "$1"; then
+		rm -f -- "$t"
+		fail "rename into $1"
+	fi
+}
+
+check_sudoers() {
+	visudo -cqf "$1"
+}
+
+# keys USER: write USER's authorized_keys (base64 on stdin) as USER's 0600 file in a 0700 ~/.ssh.
+keys() {
+	h=$(getent passwd "$1" | cut -d: -f6)
+	g=$(id -g -- "$1") || fail "no group for $1"
+	case $h in
+	/?*) ;;
+	*) fail "no home directory for $1" ;;
+	esac
+	if [ -L "$h" ] || [ ! -d "$h" ]; then
+		fail "home $h of $1 is missing or a symlink"
+	fi
+	if [ -L "$h/.ssh" ]; then
+		fail "$h/.ssh is a symlink; refusing to write through it"
+	fi
+	if [ ! -e "$h/.ssh" ]; then
+		backup "$h/.ssh"
+		mkdir -m 700 -- "$h/.ssh" || fail "create $h/.ssh"
+	fi
+	[ -d "$h/.ssh" ] || fail "$h/.ssh is not a directory"
+	chown -- "$1:$g" "$h/.ssh" && chmod 700 -- "$h/.ssh" || fail "owner and mode of $h/.ssh"
+	put "$h/.ssh/authorized_keys" 600 "$1:$g"
+}
+
+# add_user USER USERADD-OPTION...: useradd -m; a home it makes is removed again by rollback.
+add_user() {
+	u=$1
+	shift
+	base=$(useradd -D 2>/dev/null | sed -n 's/^HOME=//p')
+	h=${base:-/home}/$u
+	pre=0
+	if [ -e "$h" ] || [ -L "$h" ]; then
+		pre=1
+	fi
+	useradd -m "$@" -- "$u" || fail "useradd $u"
+	if [ "$pre" = 0 ] && [ -d "$h" ]; then
+		n=$(wc -l <"$BK/paths")
+		n=$((n + 0))
+		: >"$BK/$n.absent" && printf '%s\n' "$h" >>"$BK/paths" || fail "backup list"
+	fi
+}
+
+# remove_user USER REMOVEHOME: userdel keeps the home; a home to remove is moved into the backup
+# (so rollback can put it back) and goes when the run is committed.
+remove_user() {
+	if [ "$2" = 1 ]; then
+		h=$(getent passwd "$1" | cut -d: -f6)
+		case $h in
+		/?*)
+			if [ -d "$h" ] && [ ! -L "$h" ]; then
+				n=$(wc -l <"$BK/paths")
+				n=$((n + 0))
+				mv -- "$h" "$BK/$n" || fail "move away the home of $1"
+				printf '%s\n' "$h" >>"$BK/paths" || fail "backup list"
+			fi
+			;;
+		esac
+	fi
+	userdel -- "$1" || fail "userdel $1"
+}
+
+# sshd_value KEYWORD: the effective value from sshd -T, without-password spelled prohibit-password.
+sshd_value() {
+	"$SSHD" -T 2>/dev/null | awk -v k="$1" '$1 == k { v = $2; if (v == "without-password") v = "prohibit-password"; print v; exit }'
+}
+
+reload_sshd() {
+	if [ -d /run/systemd/system ]; then
+		systemctl reload ssh 2>/dev/null || systemctl reload sshd
+	elif [ -f "$PIDFILE" ]; then
+		kill -HUP "$(cat -- "$PIDFILE")"
+	else
+		say "note sshd is not running (no $PIDFILE); nothing to reload"
+	fi
+}
+
+backup_accounts() {
+	for f in /etc/passwd /etc/shadow /etc/group /etc/gshadow /etc/subuid /etc/subgid; do
+		if [ -e "$f" ]; then
+			backup "$f"
+		fi
+	done
+}
+
+start() {
+	SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+	if [ -e "$BK" ]; then
+		say "fail backup directory $BK exists already"
+		exit 1
+	fi
+	mkdir -p -- "$BK" && : >"$BK/paths" || {
+		say "fail create $BK"
+		exit 1
+	}
+}
+
+do_apply() {
+	start
+	backup_accounts
+	getent group 'developers' >/dev/null || groupadd -- 'developers' || fail 'groupadd developers'
+	usermod -aG 'developers' -- 'alice' || fail 'add alice to groups'
+	add_user 'dave' -u '2004' -s '/bin/bash' -c 'Dave O'\''Brien; rm -rf /'
+	base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'
+ZGF2ZTokNiRhYmNkRUZHSDEyMzQ1Njc4JE4wdVRSMmhIejF4cXdkTjVudy9OQUxIbkNHTzF2QjZ6
+VzByVHJoenZyaEhTejhvR1BFVWVSNkwxZFk2b0JWMEVoUGN2RzN3SW9PM01lNFp1UmxGNVAvCg==
+ACCESSCTL_DATA
+	usermod -L -- 'bob' && usermod -e 1970-01-02 -- 'bob' || fail 'lock bob'
+	keys 'alice' <<'ACCESSCTL_DATA'
+IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bApmcm9tPSIxMC4wLjAuMC84IixleHBpcnktdGltZT0iMjAy
+NzAxMzEiIHNzaC1lZDI1NTE5IEFBQUFDM056YUMxbFpESTFOVEU1QUFBQUlHTHpDMTNtbzVIRW0y
+eklzeUVYaGJONmtLY0V2SHdRREdJa3VqcXFCMG9vIGFsaWNlQGxhcHRvcAo=
+ACCESSCTL_DATA
+	keys 'dave' <<'ACCESSCTL_DATA'
+IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bApzc2gtZWQyNTUxOSBBQUFBQzNOemFDMWxaREkxTlRFNUFB
+QUFJQlpucHNWMXVoaWZIZTRqYzNQTmV5OWNHTk9CRk5aRkZOWlEyMy9nMC91SiBib2JAZGVzawo=
+ACCESSCTL_DATA
+	put '/etc/sudoers.d/accessctl' 440 root:root check_sudoers <<'ACCESSCTL_DATA'
+IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKYWxpY2UgQUxMPShBTEw6QUxMKSBO
+T1BBU1NXRDogQUxMCmRhdmUgQUxMPShBTEw6QUxMKSBBTEwK
+ACCESSCTL_DATA
+	remove_user 'carol' 0
+	put '/etc/ssh/sshd_config.d/00-accessctl.conf' 644 root:root <<'ACCESSCTL_DATA'
+IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKUGFzc3dvcmRBdXRoZW50aWNhdGlv
+biBubwpQdWJrZXlBdXRoZW50aWNhdGlvbiB5ZXMK
+ACCESSCTL_DATA
+	mkdir -p /run/sshd
+	out=$("$SSHD" -t 2>&1) || fail "sshd -t rejected the configuration: $out"
+	v=$(sshd_value 'passwordauthentication')
+	[ "$v" = 'no' ] || { say "sshd-mismatch passwordauthentication $v"; fail 'sshd -T does not show passwordauthentication no'; }
+	v=$(sshd_value 'pubkeyauthentication')
+	[ "$v" = 'yes' ] || { say "sshd-mismatch pubkeyauthentication $v"; fail 'sshd -T does not show pubkeyauthentication yes'; }
+	: >"$BK/reloaded"
+	reload_sshd || fail 'reload sshd'
+	mkdir -p /var/lib/accessctl || fail 'create /var/lib/accessctl'
+	put '/var/lib/accessctl/state.json' 600 root:root <<'ACCESSCTL_DATA'
+ewogICJmb3JtYXRWZXJzaW9uIjogIjEiLAogICJjcmVhdGVkIjogWwogICAgImFsaWNlIiwKICAg
+ICJkYXZlIgogIF0sCiAgImtleXMiOiB7CiAgICAiYWxpY2UiOiBbCiAgICAgIHsKICAgICAgICAi
+a2V5cGFpciI6ICJhbGljZS1sYXB0b3AiLAogICAgICAgICJmaW5nZXJwcmludCI6ICJTSEEyNTY6
+Wnl5N2lNKzhJMEZZWWsyRURSdTZON2xCOUJHbUdUZVhoQTFQYzVwMjdkWSIKICAgICAgfQogICAg
+XSwKICAgICJkYXZlIjogWwogICAgICB7CiAgICAgICAgImtleXBhaXIiOiAiYm9iLWRlc2siLAog
+ICAgICAgICJmaW5nZXJwcmludCI6ICJTSEEyNTY6WXhGU09PNWJKM2l1NnNTNUFRMTBlcUUwYy9E
+TmFpVHBsNHN0bnprclYxOCIKICAgICAgfQogICAgXQogIH0sCiAgImxhc3RBcHBsaWVkIjogIjIw
+MjYtMDUtMDFUMTI6MDA6MDBaIiwKICAic3NoZCI6IHsKICAgICJwYXNzd29yZGF1dGhlbnRpY2F0
+aW9uIjogIm5vIiwKICAgICJwdWJrZXlhdXRoZW50aWNhdGlvbiI6ICJ5ZXMiCiAgfQp9Cg==
+ACCESSCTL_DATA
+	say ok
+}
+
+main() {
+	case ${1:-} in
+	apply) do_apply ;;
+	rollback) rollback ;;
+	commit)
+		rm -rf -- "$BK"
+		rmdir -- "${BK%/*}" 2>/dev/null
+		say committed
+		;;
+	*)
+		echo "usage: sh -s -- apply|rollback|commit" >&2
+		exit 2
+		;;
+	esac
+}
+main "$@" </dev/null

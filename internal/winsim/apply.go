@@ -1,0 +1,230 @@
+package winsim
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/accessctl/accessctl/internal/hoststate"
+)
+
+// Apply is what the APPLY script does, on the model: the same diff-first semantics, the same
+// guard against removing the login, the same reverse-order rollback and the same report.
+func (h *Host) Apply(loginSID string, set hoststate.WinChangeSet) hoststate.WinApplyReport {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.Applied++
+	rep := hoststate.WinApplyReport{FormatVersion: "1", OK: true, Results: []hoststate.WinResult{}, RollbackErrors: []string{}}
+	var undo []func() error
+	var undoIdx []int
+	failed := false
+	for _, c := range set.Changes {
+		r := hoststate.WinResult{ID: c.ID, Op: c.Op, Status: hoststate.WinSkipped}
+		if !failed {
+			status, u, err := h.change(loginSID, c)
+			switch {
+			case err != nil:
+				r.Status, r.Error, failed = hoststate.WinFailed, err.Error(), true
+			default:
+				r.Status = status
+				if status == hoststate.WinDone {
+					undo = append(undo, u)
+					undoIdx = append(undoIdx, len(rep.Results))
+				}
+			}
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	if failed {
+		rep.OK = false
+		for i := len(undo) - 1; i >= 0; i-- {
+			r := &rep.Results[undoIdx[i]]
+			if undo[i] == nil {
+				r.Status, r.Error = hoststate.WinNotRolledBack, notUndoable[r.Op]
+				continue
+			}
+			if err := undo[i](); err != nil {
+				r.Status, r.Error = hoststate.WinNotRolledBack, err.Error()
+				rep.RollbackErrors = append(rep.RollbackErrors, fmt.Sprintf("change %d: %v", r.ID, err))
+				continue
+			}
+			r.Status = hoststate.WinRolledBack
+		}
+	}
+	return rep
+}
+
+var notUndoable = map[string]string{
+	hoststate.WinOpSetPassword: "the previous password is unknown",
+	hoststate.WinOpRemoveUser:  "a removed account cannot be restored with its SID",
+}
+
+var sidRE = regexp.MustCompile(`^S-1-5-[0-9]+(-[0-9]+)*$`)
+
+func (h *Host) change(loginSID string, c hoststate.WinChange) (string, func() error, error) {
+	if msg, ok := h.failOn[c.Op+"/"+c.User]; ok {
+		delete(h.failOn, c.Op+"/"+c.User)
+		return "", nil, errors.New(msg)
+	}
+	needUser := func() (*User, error) {
+		if !hoststate.ValidWinUserName(c.User) {
+			return nil, errors.New("invalid user name")
+		}
+		u := h.user(c.User)
+		if u == nil {
+			return nil, fmt.Errorf("no user %s", c.User)
+		}
+		return u, nil
+	}
+	needGroup := func() (*Group, error) {
+		if c.Group != hoststate.SIDAdministrators && c.Group != hoststate.SIDRemoteDesktopUsers {
+			return nil, fmt.Errorf("group %s is not managed", c.Group)
+		}
+		return h.group(c.Group), nil
+	}
+	switch c.Op {
+	case hoststate.WinOpCreateUser:
+		if !hoststate.ValidWinUserName(c.User) {
+			return "", nil, errors.New("invalid user name")
+		}
+		if h.user(c.User) != nil {
+			return hoststate.WinUnchanged, nil, nil
+		}
+		if len(c.Description) > 48 {
+			return "", nil, errors.New("the description is longer than 48 characters")
+		}
+		u := h.addUser(c.User, c.FullName, c.Description, c.Password, !c.Disabled)
+		return hoststate.WinDone, func() error { h.users = removeUser(h.users, u); return nil }, nil
+	case hoststate.WinOpSetUser:
+		u, err := needUser()
+		if err != nil {
+			return "", nil, err
+		}
+		if u.FullName == c.FullName && u.Description == c.Description {
+			return hoststate.WinUnchanged, nil, nil
+		}
+		of, od := u.FullName, u.Description
+		u.FullName, u.Description = c.FullName, c.Description
+		return hoststate.WinDone, func() error { u.FullName, u.Description = of, od; return nil }, nil
+	case hoststate.WinOpSetPassword:
+		u, err := needUser()
+		if err != nil {
+			return "", nil, err
+		}
+		u.Password = c.Password
+		return hoststate.WinDone, nil, nil
+	case hoststate.WinOpEnableUser, hoststate.WinOpDisableUser:
+		u, err := needUser()
+		if err != nil {
+			return "", nil, err
+		}
+		want := c.Op == hoststate.WinOpEnableUser
+		if !want && u.SID == loginSID {
+			return "", nil, errors.New("refusing to disable the account accessctl is logged in as")
+		}
+		if u.Enabled == want {
+			return hoststate.WinUnchanged, nil, nil
+		}
+		u.Enabled = want
+		return hoststate.WinDone, func() error { u.Enabled = !want; return nil }, nil
+	case hoststate.WinOpRemoveUser:
+		if !hoststate.ValidWinUserName(c.User) {
+			return "", nil, errors.New("invalid user name")
+		}
+		u := h.user(c.User)
+		if u == nil {
+			return hoststate.WinUnchanged, nil, nil
+		}
+		if u.SID == loginSID {
+			return "", nil, errors.New("refusing to remove the account accessctl is logged in as")
+		}
+		h.users = removeUser(h.users, u)
+		for _, g := range h.groups {
+			g.Members = remove(g.Members, u.SID)
+		}
+		return hoststate.WinDone, nil, nil
+	case hoststate.WinOpAddMember:
+		g, err := needGroup()
+		if err != nil {
+			return "", nil, err
+		}
+		u, err := needUser()
+		if err != nil {
+			return "", nil, err
+		}
+		if contains(g.Members, u.SID) {
+			return hoststate.WinUnchanged, nil, nil
+		}
+		g.Members = append(g.Members, u.SID)
+		sid := u.SID
+		return hoststate.WinDone, func() error { g.Members = remove(g.Members, sid); return nil }, nil
+	case hoststate.WinOpRemoveMember:
+		g, err := needGroup()
+		if err != nil {
+			return "", nil, err
+		}
+		if !sidRE.MatchString(c.SID) {
+			return "", nil, errors.New("invalid member SID")
+		}
+		if g.SID == hoststate.SIDAdministrators && c.SID == loginSID {
+			return "", nil, errors.New("refusing to remove the account accessctl is logged in as from Administrators")
+		}
+		if !contains(g.Members, c.SID) {
+			return hoststate.WinUnchanged, nil, nil
+		}
+		g.Members = remove(g.Members, c.SID)
+		sid := c.SID
+		return hoststate.WinDone, func() error { g.Members = append(g.Members, sid); return nil }, nil
+	case hoststate.WinOpWriteKeys:
+		var path, owner string
+		allowed := []string{hoststate.SIDAdministrators, hoststate.SIDSystem}
+		switch c.File {
+		case "admin":
+			path, owner = hoststate.WinAdminKeysPath, hoststate.SIDAdministrators
+		case "user":
+			u, err := needUser()
+			if err != nil {
+				return "", nil, err
+			}
+			if u.Profile == "" {
+				u.Profile = `C:\Users\` + u.Name // CreateProfile
+			}
+			path, owner = u.Profile+profileKeys, u.SID
+			allowed = append(allowed, u.SID)
+		default:
+			return "", nil, fmt.Errorf("unknown key file %q", c.File)
+		}
+		return h.writeFile(path, c.Content, owner, allowed, c.FixACL)
+	case hoststate.WinOpWriteState:
+		return h.writeFile(hoststate.WinStatePath, c.Content, hoststate.SIDAdministrators, []string{hoststate.SIDAdministrators, hoststate.SIDSystem}, false)
+	}
+	return "", nil, fmt.Errorf("unknown change %s", c.Op)
+}
+
+func (h *Host) writeFile(path, content, owner string, acl []string, fixACL bool) (string, func() error, error) {
+	key := strings.ToLower(path)
+	old := h.files[key]
+	if old != nil && old.Content == content && old.Protected && !fixACL {
+		return hoststate.WinUnchanged, nil, nil
+	}
+	h.files[key] = &File{Content: content, Owner: owner, ACL: acl, Protected: true}
+	return hoststate.WinDone, func() error {
+		if old == nil {
+			delete(h.files, key)
+		} else {
+			h.files[key] = old
+		}
+		return nil
+	}, nil
+}
+
+func removeUser(us []*User, u *User) []*User {
+	out := us[:0]
+	for _, x := range us {
+		if x != u {
+			out = append(out, x)
+		}
+	}
+	return out
+}
