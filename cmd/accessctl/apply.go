@@ -15,7 +15,6 @@ import (
 	"github.com/accessctl/accessctl/internal/reconcile"
 	"github.com/accessctl/accessctl/internal/report"
 	"github.com/accessctl/accessctl/internal/transport"
-	sshtr "github.com/accessctl/accessctl/internal/transport/ssh"
 )
 
 func init() {
@@ -169,16 +168,21 @@ func (c *cli) applyTarget(ctx context.Context, run *fleetRun, t inventory.Target
 	conn := run.conns[t.Name]
 	run.mu.Unlock()
 	if conn == nil {
-		var err error
-		if conn, err = sshtr.Dial(ctx, *t.SSH); err != nil {
+		d, err := c.dial(ctx, run.winrm, t)
+		if err != nil {
 			return reconcile.Result{Host: t.Name, Outcome: reconcile.Failed, Err: err}
 		}
+		conn = d.conn
 		run.mu.Lock()
 		run.conns[t.Name] = conn
 		run.mu.Unlock()
 	}
 	redial := func(ctx context.Context) (transport.Conn, error) {
-		return sshtr.Dial(ctx, *t.SSH)
+		d, err := c.dial(ctx, run.winrm, t)
+		if err != nil {
+			return nil, err
+		}
+		return d.conn, nil
 	}
 	return reconcile.ApplyHost(ctx, hp, conn, redial, now)
 }

@@ -12,13 +12,13 @@ import (
 	"sync"
 	"time"
 
-	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 
 	"github.com/accessctl/accessctl/internal/inventory"
 	"github.com/accessctl/accessctl/internal/policy"
 	"github.com/accessctl/accessctl/internal/reconcile"
 	"github.com/accessctl/accessctl/internal/report"
+	"github.com/accessctl/accessctl/internal/transport"
 	sshtr "github.com/accessctl/accessctl/internal/transport/ssh"
 )
 
@@ -39,6 +39,7 @@ type fleetOptions struct {
 	identities     multiFlag
 	insecure       bool
 	sshConfig      string
+	winrm          winrmOptions
 }
 
 func (o *fleetOptions) bind(fs *flag.FlagSet) {
@@ -53,6 +54,7 @@ func (o *fleetOptions) bind(fs *flag.FlagSet) {
 	fs.Var(&o.knownHosts, "known-hosts", "known_hosts `FILE` (repeatable; default ~/.ssh/known_hosts)")
 	fs.Var(&o.identities, "identity", "private key `FILE` to log in with (repeatable; the ssh-agent is used too)")
 	fs.BoolVar(&o.insecure, "insecure-skip-host-key-check", false, "accept any host key (INSECURE: anyone on the path can pose as the host)")
+	o.winrm.bind(fs)
 	fs.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config `FILE` to honour (default ~/.ssh/config; \"none\" for none)")
 }
 
@@ -64,7 +66,8 @@ type fleetRun struct {
 	denied   bool
 	targets  map[string]inventory.Target
 	mu       sync.Mutex
-	conns    map[string]*sshtr.Conn
+	conns    map[string]transport.Conn
+	winrm    *winrmOptions
 }
 
 func (r *fleetRun) close() {
@@ -111,7 +114,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions) (*fleetRun, int) {
 		c.errorf("%v", err)
 		return nil, exitUsage
 	}
-	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, conns: map[string]*sshtr.Conn{}}
+	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, conns: map[string]transport.Conn{}, winrm: &o.winrm}
 	paths := map[string]string{}
 	for i, h := range res.m.Hosts {
 		paths[h.Name] = fmt.Sprintf("hosts[%d]", i)
@@ -170,22 +173,13 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions) (*fleetRun, int) {
 }
 
 func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target, path string, today int) *reconcile.HostPlan {
-	if t.SSH == nil {
-		return reconcile.ErrorPlan(t.Host, path, fmt.Errorf("transport %s is not supported by plan/apply yet", t.Transport))
-	}
-	conn, err := sshtr.Dial(ctx, *t.SSH)
+	d, err := c.dial(ctx, run.winrm, t)
 	if err != nil {
 		return reconcile.ErrorPlan(t.Host, path, err)
 	}
-	var keys []string
-	for _, k := range conn.OfferedKeys() {
-		keys = append(keys, xssh.FingerprintSHA256(k))
-	}
-	if k := conn.AuthKey(); k != nil {
-		keys = []string{xssh.FingerprintSHA256(k)}
-	}
+	conn := d.conn
 	hp := reconcile.PlanHost(ctx, run.check.m, t.Host, path, conn, reconcile.Options{
-		Login: t.User, LoginKeys: keys, LookupEnv: c.lookupEnv, Today: today,
+		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today,
 	})
 	run.mu.Lock()
 	if run.conns != nil {

@@ -12,16 +12,22 @@ import (
 // State is what one host has now. Exactly one OS-specific field is set; the Windows reader will
 // add its own beside Linux.
 type State struct {
-	OS    string `json:"os"`
-	Linux *Linux `json:"linux,omitempty"`
+	OS      string   `json:"os"`
+	Linux   *Linux   `json:"linux,omitempty"`
+	Windows *Windows `json:"windows,omitempty"`
 }
 
 // Fingerprint is the digest of the live state the plan was made from.
 func (s *State) Fingerprint() string {
-	if s == nil || s.Linux == nil {
+	switch {
+	case s == nil:
 		return ""
+	case s.Windows != nil:
+		return s.Windows.Fingerprint
+	case s.Linux != nil:
+		return s.Linux.Fingerprint
 	}
-	return s.Linux.Fingerprint
+	return ""
 }
 
 // ReadLinux reads a Linux host in one round trip. root says whether the login is root (else

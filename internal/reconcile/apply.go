@@ -52,6 +52,9 @@ func ApplyHost(ctx context.Context, hp *HostPlan, conn transport.Conn, redial Re
 		res.Outcome, res.Err = Failed, fmt.Errorf("not read: %s", hp.Error)
 		return res
 	}
+	if hp.win != nil {
+		return ApplyWindowsHost(ctx, hp.win, conn, redial, now)
+	}
 	if hp.ops == nil || len(hp.Changes) == 0 {
 		res.Outcome = Unchanged
 		return res

@@ -35,6 +35,14 @@ func ReadUsers(m *manifest.Manifest, login string) []string {
 // PlanHost reads host h over conn and plans it. It never fails: a host that cannot be read or
 // planned gets status "error".
 func PlanHost(ctx context.Context, m *manifest.Manifest, h manifest.Host, path string, conn transport.Conn, o Options) *HostPlan {
+	if h.OS == "windows" {
+		wp := PlanWindowsHost(ctx, m, h, path, conn, o)
+		wp.Plan.win = wp
+		if wp.Live != nil {
+			wp.Plan.Live = &hoststate.State{OS: "windows", Windows: wp.Live}
+		}
+		return wp.Plan
+	}
 	if h.OS != "" && h.OS != "linux" {
 		return ErrorPlan(h, path, fmt.Errorf("%s hosts are not supported by this version", h.OS))
 	}

@@ -14,6 +14,11 @@ func LiveInput(p *Plan) map[string]any {
 		if h.Live != nil {
 			doc["os"] = h.Live.OS
 		}
+		if h.Status == StatusOK && h.Live != nil && h.Live.Windows != nil {
+			doc["users"] = windowsLiveUsers(h.Live.Windows)
+			hosts = append(hosts, doc)
+			continue
+		}
 		if h.Status != StatusOK || h.Live == nil || h.Live.Linux == nil {
 			doc["status"] = StatusError
 			hosts = append(hosts, doc)
@@ -77,4 +82,31 @@ func stringsAny(s []string) []any {
 		out = append(out, v)
 	}
 	return out
+}
+
+// windowsLiveUsers is input.live's user list for a Windows host: accounts that are human, created
+// by accessctl, or have keys, with the fingerprints of their installed keys.
+func windowsLiveUsers(w *hoststate.Windows) []any {
+	users := []any{}
+	for _, u := range w.Users {
+		managed := w.Record.CreatedUser(u.Name)
+		f, hasKeys := w.UserKeys[u.Name]
+		if !u.Human() && !managed && !hasKeys {
+			continue
+		}
+		recorded := map[string]string{}
+		for _, k := range w.Record.Keys[u.Name] {
+			recorded[k.Fingerprint] = k.Keypair
+		}
+		keys := []any{}
+		parsed, _ := hoststate.ParseAuthorizedKeys(f.Content)
+		for _, k := range parsed {
+			keys = append(keys, map[string]any{"fingerprint": k.Fingerprint, "keypair": recorded[k.Fingerprint]})
+		}
+		users = append(users, map[string]any{
+			"name": u.Name, "human": u.Human(), "managed": managed, "keys": keys,
+			"login": w.Login.SID != "" && u.SID == w.Login.SID,
+		})
+	}
+	return users
 }

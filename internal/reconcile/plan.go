@@ -74,6 +74,7 @@ type HostPlan struct {
 	Guard Guard            `json:"-"`
 	Live  *hoststate.State `json:"-"`
 	ops   *hostOps
+	win   *WindowsHostPlan // set for Windows hosts; their apply goes through ApplyWindowsHost
 }
 
 // Summary counts a plan's changes.
