@@ -40,6 +40,7 @@ type fleetOptions struct {
 	insecure       bool
 	sshConfig      string
 	winrm          winrmOptions
+	pull           pullFlags
 }
 
 func (o *fleetOptions) bind(fs *flag.FlagSet) {
@@ -56,6 +57,7 @@ func (o *fleetOptions) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&o.insecure, "insecure-skip-host-key-check", false, "accept any host key (INSECURE: anyone on the path can pose as the host)")
 	o.winrm.bind(fs)
 	fs.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config `FILE` to honour (default ~/.ssh/config; \"none\" for none)")
+	o.pull.bind(fs)
 }
 
 // fleetRun is a planned fleet: the plan, the findings, and the open connections apply reuses.
@@ -68,6 +70,7 @@ type fleetRun struct {
 	mu       sync.Mutex
 	conns    map[string]transport.Conn
 	winrm    *winrmOptions
+	pull     *reconcile.PullOptions
 }
 
 func (r *fleetRun) close() {
@@ -114,7 +117,12 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions) (*fleetRun, int) {
 		c.errorf("%v", err)
 		return nil, exitUsage
 	}
-	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, conns: map[string]transport.Conn{}, winrm: &o.winrm}
+	pull, err := o.pull.options(res.m.Files, time.Now())
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitUsage
+	}
+	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, conns: map[string]transport.Conn{}, winrm: &o.winrm, pull: pull}
 	paths := map[string]string{}
 	for i, h := range res.m.Hosts {
 		paths[h.Name] = fmt.Sprintf("hosts[%d]", i)
@@ -179,7 +187,7 @@ func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target,
 	}
 	conn := d.conn
 	hp := reconcile.PlanHost(ctx, run.check.m, t.Host, path, conn, reconcile.Options{
-		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today,
+		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today, Pull: run.pull,
 	})
 	run.mu.Lock()
 	if run.conns != nil {
@@ -279,6 +287,17 @@ func readPlanFile(path string) (*reconcile.Plan, error) {
 	}
 	if p.FormatVersion != reconcile.FormatVersion {
 		return nil, fmt.Errorf("%s: plan format %q, want %q", path, p.FormatVersion, reconcile.FormatVersion)
+	}
+	// An edited or forged file: every host once, by name.
+	seen := map[string]bool{}
+	for i, h := range p.Hosts {
+		if h == nil || h.Name == "" {
+			return nil, fmt.Errorf("%s: not a plan file: hosts[%d] has no name", path, i)
+		}
+		if seen[h.Name] {
+			return nil, fmt.Errorf("%s: not a plan file: host %q appears twice", path, h.Name)
+		}
+		seen[h.Name] = true
 	}
 	return &p, nil
 }

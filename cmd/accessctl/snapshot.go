@@ -21,7 +21,7 @@ func init() {
 
 func runSnapshot(c *cli, args []string) int {
 	var o checkOptions
-	fs := c.newFlags("snapshot", "[-f PATH]... [-i FILE] --host NAME --out FILE [--sign-key FILE]",
+	fs := c.newFlags("snapshot", "[-f PATH]... [-i FILE] --host NAME --out FILE [--sign-key FILE] [--max-age D]",
 		"Compiles the manifest for one host into the JSON snapshot that 'accessctl authorized-keys'\n"+
 			"(or accessctl-keys) reads as sshd's AuthorizedKeysCommand: the users desired on the host,\n"+
 			"their state and their authorized_keys lines. No password or hash is written. The manifest\n"+
@@ -35,6 +35,7 @@ func runSnapshot(c *cli, args []string) int {
 	host := fs.String("host", "", "the host `NAME` (as in the manifest) to compile for (required)")
 	out := fs.String("out", "", "snapshot `FILE` to write, atomically, mode 0644 (required)")
 	signKey := fs.String("sign-key", "", "unencrypted OpenSSH ed25519 private key `FILE` to sign the snapshot with")
+	maxAge := fs.Duration("max-age", 0, "the snapshot expires this `DURATION` after it is made (notAfter in the signed header;\nthe reader then refuses every key); 0: no expiry")
 	if code, ok := c.parseFlags(fs, args); !ok {
 		return code
 	}
@@ -44,6 +45,10 @@ func runSnapshot(c *cli, args []string) int {
 	}
 	if *host == "" || *out == "" {
 		c.errorf("snapshot needs --host NAME and --out FILE")
+		return exitUsage
+	}
+	if *maxAge < 0 {
+		c.errorf("--max-age %s: want a positive duration (or 0 for no expiry)", *maxAge)
 		return exitUsage
 	}
 	var signer *snapshot.Signer
@@ -77,13 +82,17 @@ func runSnapshot(c *cli, args []string) int {
 		c.errorf("digest the manifest: %v", err)
 		return exitUsage
 	}
-	snap, err := compile.Build(res.m, *host, time.Now(), digest)
+	now := time.Now()
+	snap, err := compile.Build(res.m, *host, now, digest)
 	if errors.Is(err, compile.ErrUnknownHost) {
 		c.errorf("host %q is not in the manifest's hosts (or the -i inventory)", *host)
 		return exitInvalid
 	} else if err != nil {
 		c.errorf("compile snapshot for %s: %v", *host, err)
 		return exitInvalid
+	}
+	if *maxAge > 0 {
+		snap.NotAfter = now.Add(*maxAge)
 	}
 	data, err := snapshot.Encode(snap, signer)
 	if err != nil {
@@ -97,6 +106,9 @@ func runSnapshot(c *cli, args []string) int {
 	signed := "unsigned"
 	if signer != nil {
 		signed = "signed by " + ssh.FingerprintSHA256(signer.PublicKey())
+	}
+	if !snap.NotAfter.IsZero() {
+		signed += ", valid until " + snap.NotAfter.UTC().Format(time.RFC3339)
 	}
 	fmt.Fprintf(c.stdout, "%s: snapshot of %s: %d users, %s\n", *out, *host, len(snap.Users), signed)
 	return exitOK

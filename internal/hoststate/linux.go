@@ -127,6 +127,8 @@ type Linux struct {
 	SshdPID     int    `json:"sshdPid"`
 	PIDFile     string `json:"pidFile"`
 	Root        bool   `json:"root"`
+	// Pull is what the host has of pull mode (pull.go).
+	Pull Pull `json:"pull"`
 	// Fingerprint is a digest of everything the plan depends on, for stale-plan detection.
 	Fingerprint string `json:"fingerprint"`
 }
@@ -236,6 +238,12 @@ func ParseLinux(out []byte) (*Linux, error) {
 			if err == nil {
 				l.Record, l.RecordError = parseRecord(f)
 			}
+		case "pull_snapshot":
+			err = parsePullSnapshot(l, s)
+		case "pull_pub":
+			l.Pull.VerifyKey, err = fileOf(s)
+		case "pull_paths":
+			err = parsePullPaths(l, s)
 		case "pidfile":
 			l.PIDFile = s.arg
 			if s.attrs["kind"] == string(KindFile) {

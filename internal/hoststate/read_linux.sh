@@ -61,6 +61,27 @@ main() {
 	printf '%s' "$out" | section sshd_t - rc=$rc
 	file_section state - /var/lib/accessctl/state.json
 
+	# Pull mode (docs/pull-mode.md): the snapshot's first four lines (its header, not its users)
+	# and digest, its verify key, and the owner, mode and type of the plug-in binary, of every
+	# directory above it and of /etc/accessctl, with the binary's digest.
+	snap=/etc/accessctl/snapshot.json
+	if [ -f "$snap" ] && [ ! -L "$snap" ]; then
+		sum=$(sha256sum <"$snap" | cut -d' ' -f1)
+		head -c 8388608 "$snap" | sed -n '1,4p' | section pull_snapshot - kind=file sha256="$sum"
+	else
+		file_section pull_snapshot - "$snap"
+	fi
+	file_section pull_pub - /etc/accessctl/snapshot.pub
+	kb=/usr/local/sbin/accessctl-keys
+	{
+		for p in "$kb" /usr/local/sbin /usr/local /usr / /etc/accessctl; do
+			stat -c '%u:%a:%F:%n' -- "$p" 2>/dev/null
+		done
+		if [ -f "$kb" ] && [ ! -L "$kb" ]; then
+			printf 'sha256:%s\n' "$(sha256sum <"$kb" | cut -d' ' -f1)"
+		fi
+	} | section pull_paths -
+
 	systemd=0
 	[ -d /run/systemd/system ] && systemd=1
 	pidfile=$(printf '%s\n' "$out" | awk '$1 == "pidfile" { print $2; exit }')

@@ -46,6 +46,9 @@ var sshdKeywords = map[string]string{
 	"pubkeyauthentication":         "PubkeyAuthentication",
 	"kbdinteractiveauthentication": "KbdInteractiveAuthentication",
 	"permitrootlogin":              "PermitRootLogin",
+	// Pull mode (pull.go): set by accessctl, never by the manifest.
+	"authorizedkeyscommand":     "AuthorizedKeysCommand",
+	"authorizedkeyscommanduser": "AuthorizedKeysCommandUser",
 }
 
 // DesiredFor computes what host h should have.

@@ -45,6 +45,7 @@ type hostOps struct {
 	Sudoers       *string
 	SudoersDelete bool
 	Sshd          *sshdOp
+	Pull          *pullOp // pull mode (pull.go)
 	Record        hoststate.Record
 }
 
@@ -249,6 +250,9 @@ func planLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Option
 	}
 
 	if err := planSudo(d, live, ops, add); err != nil {
+		return err
+	}
+	if err := planPull(m, d, live, o, ops, add); err != nil {
 		return err
 	}
 	if err := planSshd(d, live, ops, add); err != nil {

@@ -137,6 +137,9 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// Today is the run's date as days since 1970-01-01 (account expiry is in days).
 	Today int
+	// Pull configures pull mode for hosts whose groups say keys: pull (pull.go); nil: defaults
+	// (unsigned, the plug-in must be on the host, DefaultSnapshotMaxAge).
+	Pull *PullOptions
 }
 
 func plural(n int, one, many string) string {

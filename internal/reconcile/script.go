@@ -52,6 +52,9 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error)
 	}
 	fmt.Fprintf(&b, "PIDFILE=%s\n", q(pidfile))
 	b.WriteString(applyPrelude)
+	if ops.Pull != nil {
+		b.WriteString(pullPrelude)
+	}
 	b.WriteString("\ndo_apply() {\n\tstart\n")
 
 	accounts := len(ops.Groups) > 0 || len(ops.Passwords) > 0
@@ -108,6 +111,7 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error)
 			fmt.Fprintf(&b, "\tremove_user %s %s\n", q(u.Name), rh)
 		}
 	}
+	writePullOps(&b, ops.Pull)
 	if s := ops.Sshd; s != nil {
 		if s.DropIn {
 			path := hoststate.SshdDropInDir + "/" + hoststate.SshdDropIn

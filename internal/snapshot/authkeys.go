@@ -40,7 +40,8 @@ func AuthorizedKeys(args []string, stdout, stderr io.Writer, now time.Time) int 
 			"Prints USER's authorized_keys lines from an accessctl snapshot, for sshd's\n"+
 			"AuthorizedKeysCommand (pass %%u as USER). Prints nothing for a user that is absent,\n"+
 			"locked or not desired on the host, nor a key past its binding's expiry. When the\n"+
-			"snapshot is missing, unreadable, malformed or (with --verify-key) not validly signed,\n"+
+			"snapshot is missing, unreadable, malformed, past its notAfter or (with --verify-key)\n"+
+			"not validly signed,\n"+
 			"prints nothing and exits 1. Exit 4: usage error.\n\nFlags:\n")
 		fl.PrintDefaults()
 	}
@@ -79,6 +80,10 @@ func AuthorizedKeys(args []string, stdout, stderr io.Writer, now time.Time) int 
 		return fail("snapshot %s: %v", *path, trimPathErr(err))
 	}
 	defer r.Close()
+	if r.Expired(now) {
+		na, _ := r.NotAfter()
+		return fail("snapshot %s expired at %s (notAfter); refusing every key until a fresh one is installed", *path, na.Format(time.RFC3339))
+	}
 	u, err := r.Lookup(user)
 	if err != nil {
 		return fail("snapshot %s: %v", *path, err)

@@ -97,38 +97,9 @@ func NewReader(ra io.ReaderAt, size int64, verifyKey ssh.PublicKey) (*Reader, er
 		n = min(n*4, limit)
 	}
 
-	line, rest := cutLine(head[len(lineFormat):])
-	hb, ok := cutAround(line, prefixHeader, ",\n")
-	if !ok {
-		return nil, malformed("second line is not the header")
-	}
-	line, rest = cutLine(rest)
-	sb, ok := cutAround(line, prefixSig, ",\n")
-	if !ok {
-		return nil, malformed("third line is not the signature")
-	}
-	if string(rest) != lineUsers {
-		return nil, malformed("fourth line is not the users section")
-	}
-
 	r := &Reader{ra: ra, size: size, bodyOff: int64(len(head))}
-	if string(sb) != "null" {
-		r.signature = new(Signature)
-		if err := strictUnmarshal(sb, r.signature); err != nil {
-			return nil, malformed("signature: %v", err)
-		}
-	}
-	// Authenticity first: nothing in an unverified header steers the reader when a key is given.
-	if verifyKey != nil {
-		if err := verify(verifyKey, r.signature, hb); err != nil {
-			return nil, err
-		}
-	}
-	if len(hb) == 0 || hb[0] != '{' {
-		return nil, malformed("header is not an object")
-	}
-	if err := strictUnmarshal(hb, &r.h); err != nil {
-		return nil, malformed("header: %v", err)
+	if err := parseHead(head, verifyKey, &r.h, &r.signature); err != nil {
+		return nil, err
 	}
 	if err := r.checkHeader(); err != nil {
 		return nil, err
@@ -141,6 +112,90 @@ func NewReader(ra io.ReaderAt, size int64, verifyKey ssh.PublicKey) (*Reader, er
 		return nil, malformed("truncated or trailing data")
 	}
 	return r, nil
+}
+
+// parseHead splits the first four lines (head ends with the users opener), parses the signature
+// and, with a verify key, checks it before the header is parsed.
+func parseHead(head []byte, verifyKey ssh.PublicKey, h *header, sig **Signature) error {
+	line, rest := cutLine(head[len(lineFormat):])
+	hb, ok := cutAround(line, prefixHeader, ",\n")
+	if !ok {
+		return malformed("second line is not the header")
+	}
+	line, rest = cutLine(rest)
+	sb, ok := cutAround(line, prefixSig, ",\n")
+	if !ok {
+		return malformed("third line is not the signature")
+	}
+	if string(rest) != lineUsers {
+		return malformed("fourth line is not the users section")
+	}
+	if string(sb) != "null" {
+		*sig = new(Signature)
+		if err := strictUnmarshal(sb, *sig); err != nil {
+			return malformed("signature: %v", err)
+		}
+	}
+	// Authenticity first: nothing in an unverified header steers the reader when a key is given.
+	if verifyKey != nil {
+		if err := verify(verifyKey, *sig, hb); err != nil {
+			return err
+		}
+	}
+	if len(hb) == 0 || hb[0] != '{' {
+		return malformed("header is not an object")
+	}
+	if err := strictUnmarshal(hb, h); err != nil {
+		return malformed("header: %v", err)
+	}
+	if h.NotAfter != "" {
+		if _, err := time.Parse(time.RFC3339, h.NotAfter); err != nil {
+			return malformed("header: notAfter: %v", err)
+		}
+	}
+	return nil
+}
+
+// Head is what the first lines of a snapshot say about it, for a tool that sees only them
+// (plan reads the head of a host's snapshot, not its users).
+type Head struct {
+	Host           string
+	GeneratedAt    time.Time
+	NotAfter       time.Time // zero: no expiry
+	ManifestDigest string
+	// SignedBy is the SHA256 fingerprint the signature line names ("" when unsigned); it is
+	// not verified here.
+	SignedBy string
+}
+
+// ParseHead parses the first four lines of a snapshot (up to and including the users opener;
+// trailing bytes are ignored), without checking a signature or the users.
+func ParseHead(data []byte) (*Head, error) {
+	if !bytes.HasPrefix(data, []byte(lineFormat)) {
+		return nil, malformed("not an accessctl snapshot (first line)")
+	}
+	sep := []byte("\n" + lineUsers)
+	i := bytes.Index(data, sep)
+	if i < 0 {
+		return nil, malformed("no users section")
+	}
+	var h header
+	var sig *Signature
+	if err := parseHead(data[:i+len(sep)], nil, &h, &sig); err != nil {
+		return nil, err
+	}
+	gen, err := time.Parse(time.RFC3339, h.GeneratedAt)
+	if err != nil {
+		return nil, malformed("header: generatedAt: %v", err)
+	}
+	out := &Head{Host: h.Host, GeneratedAt: gen, ManifestDigest: h.ManifestDigest}
+	if h.NotAfter != "" {
+		out.NotAfter, _ = time.Parse(time.RFC3339, h.NotAfter)
+	}
+	if sig != nil {
+		out.SignedBy = sig.Key
+	}
+	return out, nil
 }
 
 func (r *Reader) checkHeader() error {
@@ -171,6 +226,21 @@ func (r *Reader) checkHeader() error {
 
 // Host is the manifest name of the host the snapshot was compiled for.
 func (r *Reader) Host() string { return r.h.Host }
+
+// NotAfter is the last instant the snapshot is valid; ok is false when it has no expiry.
+func (r *Reader) NotAfter() (t time.Time, ok bool) {
+	if r.h.NotAfter == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, r.h.NotAfter)
+	return t, err == nil
+}
+
+// Expired reports whether the snapshot is past its notAfter at now.
+func (r *Reader) Expired(now time.Time) bool {
+	t, ok := r.NotAfter()
+	return ok && now.After(t)
+}
 
 // Signed reports whether the snapshot carries a signature (checked only with a verify key).
 func (r *Reader) Signed() bool { return r.signature != nil }
@@ -266,6 +336,9 @@ func Decode(data []byte, verifyKey ssh.PublicKey) (*Snapshot, error) {
 		return nil, malformed("header: generatedAt: %v", err)
 	}
 	s := &Snapshot{Host: r.h.Host, GeneratedAt: gen, ManifestDigest: r.h.ManifestDigest, Users: []User{}}
+	if t, ok := r.NotAfter(); ok {
+		s.NotAfter = t
+	}
 	for i := range r.h.Buckets {
 		err := r.eachLine(i, func(line []byte) error {
 			u, err := decodeUser(line)

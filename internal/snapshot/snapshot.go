@@ -48,6 +48,10 @@ type Snapshot struct {
 	GeneratedAt time.Time
 	// ManifestDigest identifies the manifest it was compiled from ("sha256:<hex>").
 	ManifestDigest string
+	// NotAfter, when not zero, is the last instant the snapshot is valid: the reader refuses it
+	// afterwards (no key at all, non-zero exit). It is in the signed header, so it cannot be
+	// stripped or pushed back without the signing key.
+	NotAfter time.Time
 	// Users desired on the host, in any order; Encode sorts them by name.
 	Users []User
 }
@@ -73,6 +77,7 @@ type Key struct {
 type header struct {
 	Host           string   `json:"host"`
 	GeneratedAt    string   `json:"generatedAt"`
+	NotAfter       string   `json:"notAfter,omitempty"`
 	ManifestDigest string   `json:"manifestDigest"`
 	Users          int      `json:"users"`
 	UsersLength    int64    `json:"usersLength"`
@@ -136,6 +141,7 @@ func Encode(s *Snapshot, signer *Signer) ([]byte, error) {
 	h := header{
 		Host:           s.Host,
 		GeneratedAt:    s.GeneratedAt.UTC().Format(time.RFC3339),
+		NotAfter:       formatNotAfter(s.NotAfter),
 		ManifestDigest: s.ManifestDigest,
 		Users:          len(users),
 		Buckets:        []bucket{},
@@ -246,4 +252,11 @@ func validDate(s string) bool {
 	}
 	_, err := time.Parse(time.DateOnly, s)
 	return err == nil
+}
+
+func formatNotAfter(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

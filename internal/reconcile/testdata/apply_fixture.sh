@@ -53,8 +53,14 @@ rollback() {
 			rm -rf -- "$p" || ok=0
 		elif [ -d "$BK/$n" ] && [ ! -L "$BK/$n" ]; then
 			rm -rf -- "$p" && mv -- "$BK/$n" "$p" || ok=0
+		elif [ -f "$p" ] && [ ! -L "$p" ] && cmp -s -- "$BK/$n" "$p" &&
+			[ "$(stat -c '%a %u %g' -- "$BK/$n")" = "$(stat -c '%a %u %g' -- "$p")" ]; then
+			: # never replaced (the run failed before): nothing to restore, nothing to write on a full disk
 		else
-			cp -a -- "$BK/$n" "$p.accessctl-restore" && mv -f -- "$p.accessctl-restore" "$p" || ok=0
+			cp -a -- "$BK/$n" "$p.accessctl-restore" && mv -f -- "$p.accessctl-restore" "$p" || {
+				rm -f -- "$p.accessctl-restore"
+				ok=0
+			}
 		fi
 	done
 	if [ -f "$BK/reloaded" ]; then
@@ -90,9 +96,9 @@ put() {
 	fi
 	backup "$1"
 	t=$(mktemp -- "${1%/*}/.accessctl.XXXXXX") || fail "create a temporary file beside $1"
-	if ! base64 -d >"$t"; then
+	if ! err=$(base64 -d 2>&1 >"$t"); then
 		rm -f -- "$t"
-		fail "write $1"
+		fail "write $1: ${err#base64: }"
 	fi
 	if ! chown -- "$3" "$t" || ! chmod -- "$mode" "$t"; then
 		rm -f -- "$t"
@@ -113,6 +119,23 @@ check_sudoers() {
 	visudo -cqf "$1"
 }
 
+# safe_dir LABEL DIR USER [owner]: fail unless DIR is owned by USER or root and (unless "owner")
+# not writable by group or others.
+safe_dir() {
+	sd_uid=$(id -u -- "$3") || fail "no uid for $3"
+	sd_st=$(stat -c '%u %a %U' -- "$2") || fail "stat $2"
+	sd_owner=${sd_st%% *}
+	sd_mode=${sd_st#* }
+	sd_name=${sd_mode#* }
+	sd_mode=${sd_mode%% *}
+	if [ "$sd_owner" != "$sd_uid" ] && [ "$sd_owner" != 0 ]; then
+		fail "$1 of $3 is owned by $sd_name, not by $3 or root; refusing to write in it"
+	fi
+	if [ "${4:-}" != owner ] && [ $((0$sd_mode & 022)) != 0 ]; then
+		fail "$1 of $3 is writable by group or others (mode $sd_mode); refusing to write in it"
+	fi
+}
+
 # keys USER: write USER's authorized_keys (base64 on stdin) as USER's 0600 file in a 0700 ~/.ssh.
 keys() {
 	h=$(getent passwd "$1" | cut -d: -f6)
@@ -123,6 +146,12 @@ keys() {
 	esac
 	if [ -L "$h" ] || [ ! -d "$h" ]; then
 		fail "home $h of $1 is missing or a symlink"
+	fi
+	# Whoever else owns or may write the home (or owns ~/.ssh) could swap in a symlink while
+	# root writes there: refuse, as sshd's StrictModes does. (A too-open ~/.ssh is fixed below.)
+	safe_dir "home $h" "$h" "$1"
+	if [ -d "$h/.ssh" ] && [ ! -L "$h/.ssh" ]; then
+		safe_dir "$h/.ssh" "$h/.ssh" "$1" owner
 	fi
 	if [ -L "$h/.ssh" ]; then
 		fail "$h/.ssh is a symlink; refusing to write through it"
@@ -143,10 +172,19 @@ add_user() {
 	base=$(useradd -D 2>/dev/null | sed -n 's/^HOME=//p')
 	h=${base:-/home}/$u
 	pre=0
+	orphan=
 	if [ -e "$h" ] || [ -L "$h" ]; then
 		pre=1
+		if [ -d "$h" ] && [ ! -L "$h" ]; then
+			orphan=$(stat -c %u -- "$h") && ! getent passwd "$orphan" >/dev/null || orphan=
+		fi
 	fi
 	useradd -m "$@" -- "$u" || fail "useradd $u"
+	# A home kept from an earlier account of this name (whose uid has no account now) goes back
+	# to the new account, or sshd refuses its keys: only files of that uid, symlinks not followed.
+	if [ -n "$orphan" ] && [ "$orphan" != "$(id -u -- "$u")" ]; then
+		chown -R -h --from="$orphan" -- "$u:$(id -g -- "$u")" "$h" || fail "give $h back to $u"
+	fi
 	if [ "$pre" = 0 ] && [ -d "$h" ]; then
 		n=$(wc -l <"$BK/paths")
 		n=$((n + 0))
@@ -173,9 +211,10 @@ remove_user() {
 	userdel -- "$1" || fail "userdel $1"
 }
 
-# sshd_value KEYWORD: the effective value from sshd -T, without-password spelled prohibit-password.
+# sshd_value KEYWORD: the effective value from sshd -T (all of it: AuthorizedKeysCommand has
+# arguments), without-password spelled prohibit-password.
 sshd_value() {
-	"$SSHD" -T 2>/dev/null | awk -v k="$1" '$1 == k { v = $2; if (v == "without-password") v = "prohibit-password"; print v; exit }'
+	"$SSHD" -T 2>/dev/null | awk -v k="$1" '$1 == k { v = substr($0, length($1) + 2); if (v == "without-password") v = "prohibit-password"; print v; exit }'
 }
 
 reload_sshd() {

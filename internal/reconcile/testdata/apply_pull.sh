@@ -1,0 +1,383 @@
+#!/bin/sh
+# host: web-1
+RUN='20260501T120000Z-test'
+PIDFILE='/run/sshd.pid'
+# accessctl apply script (Linux), generated for one host; run as root: sh -s -- apply|rollback|commit
+# Every value from the manifest below is single-quoted or base64-encoded. Everything runs inside
+# functions called with stdin from /dev/null: the script itself arrives on stdin.
+# apply:    back up each file before it is changed, change, verify; on any failure restore all.
+# rollback: restore this run's backups (accessctl could not get back in afterwards).
+# commit:   drop this run's backups.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+umask 077
+BK=/var/lib/accessctl/backup/$RUN
+
+say() { echo "@@$*"; }
+
+fail() {
+	say "fail $*"
+	rollback
+	exit 1
+}
+
+# backup PATH: remember PATH as it is now (once per run). Entry N of $BK/paths is saved as
+# $BK/N, or marked $BK/N.absent when nothing was there (rollback then removes what was made).
+backup() {
+	if grep -qxF -- "$1" "$BK/paths" 2>/dev/null; then
+		return 0
+	fi
+	n=$(wc -l <"$BK/paths") || fail "backup list"
+	n=$((n + 0))
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		cp -a -- "$1" "$BK/$n" || fail "back up $1"
+	else
+		: >"$BK/$n.absent" || fail "back up $1"
+	fi
+	printf '%s\n' "$1" >>"$BK/paths" || fail "backup list"
+}
+
+rollback() {
+	[ -f "$BK/paths" ] || return 0
+	ok=1
+	n=$(wc -l <"$BK/paths")
+	n=$((n + 0))
+	while [ "$n" -gt 0 ]; do
+		n=$((n - 1))
+		p=$(sed -n "$((n + 1))p" "$BK/paths")
+		case $p in
+		/?*) ;;
+		*) continue ;;
+		esac
+		if [ -f "$BK/$n.absent" ]; then
+			rm -rf -- "$p" || ok=0
+		elif [ -d "$BK/$n" ] && [ ! -L "$BK/$n" ]; then
+			rm -rf -- "$p" && mv -- "$BK/$n" "$p" || ok=0
+		elif [ -f "$p" ] && [ ! -L "$p" ] && cmp -s -- "$BK/$n" "$p" &&
+			[ "$(stat -c '%a %u %g' -- "$BK/$n")" = "$(stat -c '%a %u %g' -- "$p")" ]; then
+			: # never replaced (the run failed before): nothing to restore, nothing to write on a full disk
+		else
+			cp -a -- "$BK/$n" "$p.accessctl-restore" && mv -f -- "$p.accessctl-restore" "$p" || {
+				rm -f -- "$p.accessctl-restore"
+				ok=0
+			}
+		fi
+	done
+	if [ -f "$BK/reloaded" ]; then
+		reload_sshd || ok=0
+	fi
+	if [ "$ok" = 1 ]; then
+		rm -rf -- "$BK"
+		# Directories this run made for its backups go too, when nothing else is in them.
+		rmdir -- "${BK%/*}" 2>/dev/null && rmdir -- "${BK%/*/*}" 2>/dev/null
+		say "rolledback"
+	else
+		say "rollback-incomplete $BK"
+	fi
+}
+
+fsync_file() {
+	sync -- "$1" 2>/dev/null || sync
+}
+
+# put PATH MODE OWNER [CHECK]: replace PATH atomically with the base64-decoded stdin: a temporary
+# file in the same directory (mktemp: O_EXCL, never through a symlink), fsync, owner and mode,
+# CHECK on it, rename. A symlink at PATH is refused, not followed. MODE "keep" keeps the mode.
+put() {
+	if [ -L "$1" ]; then
+		fail "$1 is a symlink; refusing to write through it"
+	fi
+	if [ -e "$1" ] && [ ! -f "$1" ]; then
+		fail "$1 is not a regular file"
+	fi
+	mode=$2
+	if [ "$mode" = keep ]; then
+		mode=$(stat -c %a -- "$1" 2>/dev/null) || mode=644
+	fi
+	backup "$1"
+	t=$(mktemp -- "${1%/*}/.accessctl.XXXXXX") || fail "create a temporary file beside $1"
+	if ! err=$(base64 -d 2>&1 >"$t"); then
+		rm -f -- "$t"
+		fail "write $1: ${err#base64: }"
+	fi
+	if ! chown -- "$3" "$t" || ! chmod -- "$mode" "$t"; then
+		rm -f -- "$t"
+		fail "set owner and mode of $1"
+	fi
+	if [ -n "${4:-}" ] && ! out=$("$4" "$t" 2>&1); then
+		rm -f -- "$t"
+		fail "$1 rejected by $4: $out"
+	fi
+	fsync_file "$t"
+	if ! mv -f -- "$t" "$1"; then
+		rm -f -- "$t"
+		fail "rename into $1"
+	fi
+}
+
+check_sudoers() {
+	visudo -cqf "$1"
+}
+
+# safe_dir LABEL DIR USER [owner]: fail unless DIR is owned by USER or root and (unless "owner")
+# not writable by group or others.
+safe_dir() {
+	sd_uid=$(id -u -- "$3") || fail "no uid for $3"
+	sd_st=$(stat -c '%u %a %U' -- "$2") || fail "stat $2"
+	sd_owner=${sd_st%% *}
+	sd_mode=${sd_st#* }
+	sd_name=${sd_mode#* }
+	sd_mode=${sd_mode%% *}
+	if [ "$sd_owner" != "$sd_uid" ] && [ "$sd_owner" != 0 ]; then
+		fail "$1 of $3 is owned by $sd_name, not by $3 or root; refusing to write in it"
+	fi
+	if [ "${4:-}" != owner ] && [ $((0$sd_mode & 022)) != 0 ]; then
+		fail "$1 of $3 is writable by group or others (mode $sd_mode); refusing to write in it"
+	fi
+}
+
+# keys USER: write USER's authorized_keys (base64 on stdin) as USER's 0600 file in a 0700 ~/.ssh.
+keys() {
+	h=$(getent passwd "$1" | cut -d: -f6)
+	g=$(id -g -- "$1") || fail "no group for $1"
+	case $h in
+	/?*) ;;
+	*) fail "no home directory for $1" ;;
+	esac
+	if [ -L "$h" ] || [ ! -d "$h" ]; then
+		fail "home $h of $1 is missing or a symlink"
+	fi
+	# Whoever else owns or may write the home (or owns ~/.ssh) could swap in a symlink while
+	# root writes there: refuse, as sshd's StrictModes does. (A too-open ~/.ssh is fixed below.)
+	safe_dir "home $h" "$h" "$1"
+	if [ -d "$h/.ssh" ] && [ ! -L "$h/.ssh" ]; then
+		safe_dir "$h/.ssh" "$h/.ssh" "$1" owner
+	fi
+	if [ -L "$h/.ssh" ]; then
+		fail "$h/.ssh is a symlink; refusing to write through it"
+	fi
+	if [ ! -e "$h/.ssh" ]; then
+		backup "$h/.ssh"
+		mkdir -m 700 -- "$h/.ssh" || fail "create $h/.ssh"
+	fi
+	[ -d "$h/.ssh" ] || fail "$h/.ssh is not a directory"
+	chown -- "$1:$g" "$h/.ssh" && chmod 700 -- "$h/.ssh" || fail "owner and mode of $h/.ssh"
+	put "$h/.ssh/authorized_keys" 600 "$1:$g"
+}
+
+# add_user USER USERADD-OPTION...: useradd -m; a home it makes is removed again by rollback.
+add_user() {
+	u=$1
+	shift
+	base=$(useradd -D 2>/dev/null | sed -n 's/^HOME=//p')
+	h=${base:-/home}/$u
+	pre=0
+	orphan=
+	if [ -e "$h" ] || [ -L "$h" ]; then
+		pre=1
+		if [ -d "$h" ] && [ ! -L "$h" ]; then
+			orphan=$(stat -c %u -- "$h") && ! getent passwd "$orphan" >/dev/null || orphan=
+		fi
+	fi
+	useradd -m "$@" -- "$u" || fail "useradd $u"
+	# A home kept from an earlier account of this name (whose uid has no account now) goes back
+	# to the new account, or sshd refuses its keys: only files of that uid, symlinks not followed.
+	if [ -n "$orphan" ] && [ "$orphan" != "$(id -u -- "$u")" ]; then
+		chown -R -h --from="$orphan" -- "$u:$(id -g -- "$u")" "$h" || fail "give $h back to $u"
+	fi
+	if [ "$pre" = 0 ] && [ -d "$h" ]; then
+		n=$(wc -l <"$BK/paths")
+		n=$((n + 0))
+		: >"$BK/$n.absent" && printf '%s\n' "$h" >>"$BK/paths" || fail "backup list"
+	fi
+}
+
+# remove_user USER REMOVEHOME: userdel keeps the home; a home to remove is moved into the backup
+# (so rollback can put it back) and goes when the run is committed.
+remove_user() {
+	if [ "$2" = 1 ]; then
+		h=$(getent passwd "$1" | cut -d: -f6)
+		case $h in
+		/?*)
+			if [ -d "$h" ] && [ ! -L "$h" ]; then
+				n=$(wc -l <"$BK/paths")
+				n=$((n + 0))
+				mv -- "$h" "$BK/$n" || fail "move away the home of $1"
+				printf '%s\n' "$h" >>"$BK/paths" || fail "backup list"
+			fi
+			;;
+		esac
+	fi
+	userdel -- "$1" || fail "userdel $1"
+}
+
+# sshd_value KEYWORD: the effective value from sshd -T (all of it: AuthorizedKeysCommand has
+# arguments), without-password spelled prohibit-password.
+sshd_value() {
+	"$SSHD" -T 2>/dev/null | awk -v k="$1" '$1 == k { v = substr($0, length($1) + 2); if (v == "without-password") v = "prohibit-password"; print v; exit }'
+}
+
+reload_sshd() {
+	if [ -d /run/systemd/system ]; then
+		systemctl reload ssh 2>/dev/null || systemctl reload sshd
+	elif [ -f "$PIDFILE" ]; then
+		kill -HUP "$(cat -- "$PIDFILE")"
+	else
+		say "note sshd is not running (no $PIDFILE); nothing to reload"
+	fi
+}
+
+backup_accounts() {
+	for f in /etc/passwd /etc/shadow /etc/group /etc/gshadow /etc/subuid /etc/subgid; do
+		if [ -e "$f" ]; then
+			backup "$f"
+		fi
+	done
+}
+
+start() {
+	SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+	if [ -e "$BK" ]; then
+		say "fail backup directory $BK exists already"
+		exit 1
+	fi
+	mkdir -p -- "$BK" && : >"$BK/paths" || {
+		say "fail create $BK"
+		exit 1
+	}
+}
+
+# Pull mode (pull.go, docs/pull-mode.md); added to the script only when a host gets pull mode.
+
+# pull_dir DIR: create accessctl's directory, root:root 0755 (rollback removes it again).
+pull_dir() {
+	if [ -L "$1" ]; then
+		fail "$1 is a symlink; refusing to write through it"
+	fi
+	if [ ! -e "$1" ]; then
+		backup "$1"
+		mkdir -m 755 -- "$1" || fail "create $1"
+	fi
+	[ -d "$1" ] || fail "$1 is not a directory"
+	chown root:root -- "$1" && chmod 755 -- "$1" || fail "owner and mode of $1"
+}
+
+# pull_probe COMMAND...: run the plug-in on the new snapshot as sshd will, as nobody with an
+# empty environment, for a user no snapshot names. It must answer (exit 0): an unreadable,
+# unverifiable or expired snapshot, a binary that does not run here, or a file nobody cannot read
+# fails the run, which is then rolled back.
+pull_probe() {
+	g=$(id -g nobody 2>/dev/null) || fail "no user nobody to run $1 as"
+	if command -v setpriv >/dev/null 2>&1; then
+		out=$(setpriv --reuid=nobody --regid="$g" --clear-groups env -i "$@" accessctl-probe 2>&1 >/dev/null) ||
+			fail "$1 refused the new snapshot (run as nobody): $out"
+	else
+		out=$(env -i "$@" accessctl-probe 2>&1 >/dev/null) || fail "$1 refused the new snapshot: $out"
+	fi
+}
+
+# pull_remove_keys USER: remove the authorized_keys file accessctl wrote for USER in push mode.
+pull_remove_keys() {
+	h=$(getent passwd "$1" | cut -d: -f6)
+	case $h in
+	/?*) ;;
+	*) fail "no home directory for $1" ;;
+	esac
+	f=$h/.ssh/authorized_keys
+	if [ -L "$h/.ssh" ] || [ -L "$f" ]; then
+		fail "$f is a symlink; refusing to remove through it"
+	fi
+	[ -f "$f" ] || return 0
+	head -n 1 -- "$f" | grep -qxF '# managed by accessctl' || fail "$f is no longer accessctl's; left in place"
+	backup "$f"
+	rm -f -- "$f" || fail "remove $f"
+}
+
+do_apply() {
+	start
+	backup_accounts
+	getent group 'developers' >/dev/null || groupadd -- 'developers' || fail 'groupadd developers'
+	usermod -aG 'developers' -- 'alice' || fail 'add alice to groups'
+	add_user 'dave' -u '2004' -s '/bin/bash' -c 'Dave O'\''Brien; rm -rf /'
+	base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'
+ZGF2ZTokNiRhYmNkRUZHSDEyMzQ1Njc4JE4wdVRSMmhIejF4cXdkTjVudy9OQUxIbkNHTzF2QjZ6
+VzByVHJoenZyaEhTejhvR1BFVWVSNkwxZFk2b0JWMEVoUGN2RzN3SW9PM01lNFp1UmxGNVAvCg==
+ACCESSCTL_DATA
+	usermod -L -- 'bob' && usermod -e 1970-01-02 -- 'bob' || fail 'lock bob'
+	put '/etc/sudoers.d/accessctl' 440 root:root check_sudoers <<'ACCESSCTL_DATA'
+IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKYWxpY2UgQUxMPShBTEw6QUxMKSBO
+T1BBU1NXRDogQUxMCmRhdmUgQUxMPShBTEw6QUxMKSBBTEwK
+ACCESSCTL_DATA
+	remove_user 'carol' 0
+	pull_dir '/etc/accessctl'
+	put '/usr/local/sbin/accessctl-keys' 755 root:root <<'ACCESSCTL_DATA'
+f0VMRiBmYWtlIGFjY2Vzc2N0bC1rZXlzCg==
+ACCESSCTL_DATA
+	put '/etc/accessctl/snapshot.pub' 644 root:root <<'ACCESSCTL_DATA'
+c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSU9wS2JHUGluRklLdnZWUWV4TXV4
+Zm1WUjNhdXZyNTdra0llNm1rVVJ0SXMgYWNjZXNzY3RsLXNuYXBzaG90Cg==
+ACCESSCTL_DATA
+	put '/etc/accessctl/snapshot.json' 644 root:root <<'ACCESSCTL_DATA'
+eyJmb3JtYXRWZXJzaW9uIjoiMSIsCiJoZWFkZXIiOnsiaG9zdCI6IndlYi0xIiwiZ2VuZXJhdGVk
+QXQiOiIyMDI2LTA1LTAxVDEyOjAwOjAwWiIsIm5vdEFmdGVyIjoiMjAyNi0wNS0zMVQxMjowMDow
+MFoiLCJtYW5pZmVzdERpZ2VzdCI6InNoYTI1Njp0ZXN0IiwidXNlcnMiOjMsInVzZXJzTGVuZ3Ro
+Ijo0NTEsImJ1Y2tldHMiOlt7ImZpcnN0IjoiYWxpY2UiLCJvZmZzZXQiOjAsImxlbmd0aCI6NDUx
+LCJ1c2VycyI6Mywic2hhMjU2IjoiOGU4NjFmNjc5NGY2YTYxMzI4NzUxY2NmNjNkMjc1ODU2MTE3
+ZmMwYTM0ODMwMTA1N2MzN2Y4ODkyZmU5ZWY5OCJ9XX0sCiJzaWduYXR1cmUiOnsiZm9ybWF0Ijoi
+c3NoLWVkMjU1MTkiLCJrZXkiOiJTSEEyNTY6ei9mU3YwWjBSWlMrTGNjYmM2Wm9PV3d0L2ZiajFW
+RkpHU0JLUWJvNGljRSIsImJsb2IiOiJGTDMydkFqZEVlVG8yNkljNGNyc2MwSEozbTRla3dEN1Y1
+QmVhRmtHUEVkY0ZNODJSeDhRaWRIL1ZIemFVOWV6SGFaMjRIRG1PVUJjemFZdnJDNW5Edz09In0s
+CiJ1c2VycyI6Wwp7Im5hbWUiOiJhbGljZSIsInN0YXRlIjoicHJlc2VudCIsImtleXMiOlt7Imtl
+eXBhaXIiOiJhbGljZS1sYXB0b3AiLCJsaW5lIjoiZnJvbT1cIjEwLjAuMC4wLzhcIixleHBpcnkt
+dGltZT1cIjIwMjcwMTMxXCIgc3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUdM
+ekMxM21vNUhFbTJ6SXN5RVhoYk42a0tjRXZId1FER0lrdWpxcUIwb28gYWxpY2VAbGFwdG9wIiwi
+ZXhwaXJlcyI6IjIwMjctMDEtMzEifV19LAp7Im5hbWUiOiJib2IiLCJzdGF0ZSI6ImxvY2tlZCIs
+ImtleXMiOltdfSwKeyJuYW1lIjoiZGF2ZSIsInN0YXRlIjoicHJlc2VudCIsImtleXMiOlt7Imtl
+eXBhaXIiOiJib2ItZGVzayIsImxpbmUiOiJzc2gtZWQyNTUxOSBBQUFBQzNOemFDMWxaREkxTlRF
+NUFBQUFJQlpucHNWMXVoaWZIZTRqYzNQTmV5OWNHTk9CRk5aRkZOWlEyMy9nMC91SiBib2JAZGVz
+ayJ9XX0KXX0K
+ACCESSCTL_DATA
+	pull_probe '/usr/local/sbin/accessctl-keys' '--snapshot' '/etc/accessctl/snapshot.json' '--verify-key' '/etc/accessctl/snapshot.pub'
+	pull_remove_keys 'alice'
+	put '/etc/ssh/sshd_config.d/00-accessctl.conf' 644 root:root <<'ACCESSCTL_DATA'
+IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKQXV0aG9yaXplZEtleXNDb21tYW5k
+IC91c3IvbG9jYWwvc2Jpbi9hY2Nlc3NjdGwta2V5cyAtLXNuYXBzaG90IC9ldGMvYWNjZXNzY3Rs
+L3NuYXBzaG90Lmpzb24gLS12ZXJpZnkta2V5IC9ldGMvYWNjZXNzY3RsL3NuYXBzaG90LnB1YiAl
+dQpBdXRob3JpemVkS2V5c0NvbW1hbmRVc2VyIG5vYm9keQo=
+ACCESSCTL_DATA
+	mkdir -p /run/sshd
+	out=$("$SSHD" -t 2>&1) || fail "sshd -t rejected the configuration: $out"
+	v=$(sshd_value 'authorizedkeyscommand')
+	[ "$v" = '/usr/local/sbin/accessctl-keys --snapshot /etc/accessctl/snapshot.json --verify-key /etc/accessctl/snapshot.pub %u' ] || { say "sshd-mismatch authorizedkeyscommand $v"; fail 'sshd -T does not show authorizedkeyscommand /usr/local/sbin/accessctl-keys --snapshot /etc/accessctl/snapshot.json --verify-key /etc/accessctl/snapshot.pub %u'; }
+	v=$(sshd_value 'authorizedkeyscommanduser')
+	[ "$v" = 'nobody' ] || { say "sshd-mismatch authorizedkeyscommanduser $v"; fail 'sshd -T does not show authorizedkeyscommanduser nobody'; }
+	: >"$BK/reloaded"
+	reload_sshd || fail 'reload sshd'
+	mkdir -p /var/lib/accessctl || fail 'create /var/lib/accessctl'
+	put '/var/lib/accessctl/state.json' 600 root:root <<'ACCESSCTL_DATA'
+ewogICJmb3JtYXRWZXJzaW9uIjogIjEiLAogICJjcmVhdGVkIjogWwogICAgImFsaWNlIiwKICAg
+ICJkYXZlIgogIF0sCiAgImtleXMiOiB7fSwKICAibGFzdEFwcGxpZWQiOiAiMjAyNi0wNS0wMVQx
+MjowMDowMFoiLAogICJzc2hkIjogewogICAgImF1dGhvcml6ZWRrZXlzY29tbWFuZCI6ICIvdXNy
+L2xvY2FsL3NiaW4vYWNjZXNzY3RsLWtleXMgLS1zbmFwc2hvdCAvZXRjL2FjY2Vzc2N0bC9zbmFw
+c2hvdC5qc29uIC0tdmVyaWZ5LWtleSAvZXRjL2FjY2Vzc2N0bC9zbmFwc2hvdC5wdWIgJXUiLAog
+ICAgImF1dGhvcml6ZWRrZXlzY29tbWFuZHVzZXIiOiAibm9ib2R5IgogIH0KfQo=
+ACCESSCTL_DATA
+	say ok
+}
+
+main() {
+	case ${1:-} in
+	apply) do_apply ;;
+	rollback) rollback ;;
+	commit)
+		rm -rf -- "$BK"
+		rmdir -- "${BK%/*}" 2>/dev/null
+		say committed
+		;;
+	*)
+		echo "usage: sh -s -- apply|rollback|commit" >&2
+		exit 2
+		;;
+	esac
+}
+main "$@" </dev/null
