@@ -147,10 +147,12 @@ func makeUsers(dir string, n int, gen string) ([]benchUser, error) {
 
 // writeManifest writes one manifest: the users, one host group "fleet" with every user and the
 // sshd settings, and the hosts.
-func writeManifest(path string, us []benchUser, hosts []manifest.Host) error {
+// also lists users whose key pairs are defined but not bound (load mode: the other
+// generation's keys, which bound-keypair-delete forbids deleting while they are installed).
+func writeManifest(path string, us []benchUser, hosts []manifest.Host, also ...benchUser) error {
 	var b strings.Builder
 	b.WriteString("apiVersion: accessctl/v1\nkeypairs:\n")
-	for _, u := range us {
+	for _, u := range append(append([]benchUser(nil), us...), also...) {
 		fmt.Fprintf(&b, "  - name: %s\n    publicKey: %s\n", u.Keypair, u.Key)
 	}
 	b.WriteString("users:\n")
@@ -268,6 +270,13 @@ func startLab(n int, prefix string) (*lab.Lab, error) {
 	defer cancel()
 	start := time.Now()
 	l, err := lab.Start(ctx, lab.Specs(prefix, n, lab.Debian))
+	for try := 1; err != nil && try < 3; try++ {
+		// On a shared machine a host's sshd can lose its address to a lab that is just shutting
+		// down (ours or another test's): wait and start again.
+		logf("lab: %v; retrying", strings.TrimSpace(err.Error()))
+		time.Sleep(5 * time.Second)
+		l, err = lab.Start(ctx, lab.Specs(prefix, n, lab.Debian))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +584,8 @@ func (b *bench) load() error {
 		return err
 	}
 	// Manifest B differs from A on every host: every user's key is rotated and sudo moves
-	// (a user with sudo loses it, one in four without gains NOPASSWD).
+	// (a user with sudo loses it, one in four without gains NOPASSWD). Both manifests define
+	// both generations of key pairs and bind one.
 	for i := range ub {
 		ub[i].UID = ua[i].UID
 		switch {
@@ -593,7 +603,7 @@ func (b *bench) load() error {
 	}
 	defer l.Close()
 	ma, mb := filepath.Join(b.work, "access-a.yaml"), filepath.Join(b.work, "access-b.yaml")
-	if err := errors.Join(writeManifest(ma, ua, l.ManifestHosts("fleet")), writeManifest(mb, ub, l.ManifestHosts("fleet"))); err != nil {
+	if err := errors.Join(writeManifest(ma, ua, l.ManifestHosts("fleet"), ub...), writeManifest(mb, ub, l.ManifestHosts("fleet"), ua...)); err != nil {
 		return err
 	}
 	base := snapshotSystem(l)
@@ -621,6 +631,12 @@ func (b *bench) load() error {
 			return fmt.Errorf("round %d: %w", r, err)
 		}
 		s := snapshotSystem(l)
+		for i := 0; i < 20 && s.SSHDSessions > 0; i++ {
+			// verify's own ssh login may still be closing on the host: let it settle before
+			// counting what accessctl left behind.
+			time.Sleep(100 * time.Millisecond)
+			s = snapshotSystem(l)
+		}
 		record(map[string]any{"round": r, "system": s})
 		row := fmt.Sprintf("| %d | %.2f | %.1f | %.2f | %.1f | %d | %d | %d | %d | %d | %s |", r, ap.Seconds, ap.MaxRSSMB, pl.Seconds, pl.MaxRSSMB,
 			s.LabProcs, s.SSHDSessions, s.MachineProcs, s.HarnessFDs, s.HostFiles, ap.Load)

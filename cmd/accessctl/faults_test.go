@@ -458,7 +458,7 @@ func TestKilledMidApply(t *testing.T) {
 		{faultUsers("v1", true), "alice, bob, v1"},
 		{strings.Replace(faultUsers("v2", false), "keypairs: [bob-desk]", "keypairs: [bob-desk, alice-laptop]", 1), "alice, bob, v2"},
 	}
-	delays := []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond}
+	delays := []time.Duration{0, 50 * time.Millisecond, 200 * time.Millisecond}
 	midApply := 0
 	for i, delay := range delays {
 		v := variants[i%len(variants)]

@@ -64,3 +64,45 @@ func TestApplyRollsBackWhenWayInFails(t *testing.T) {
 		t.Errorf("changes after apply: %+v", hp.Changes)
 	}
 }
+
+// TestConcurrentApplyRefused holds the host's apply lock (as a still-running earlier apply
+// would) and checks a second apply fails clearly and changes nothing.
+func TestConcurrentApplyRefused(t *testing.T) {
+	l := lab.New(t, lab.HostSpec{Name: "lock"})
+	host := l.Hosts[0]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := sshtr.Config{Name: host.Name, Addr: host.Addr, Port: host.Port, User: l.AdminUser,
+		KnownHostsFiles: []string{l.KnownHostsFile}, IdentityFiles: []string{l.IdentityFile}}
+	conn, err := sshtr.Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	m := testManifest(t)
+	m.Users = m.Users[:1] // alice
+	m.HostGroups[0].Users = []string{"alice"}
+	m.Hosts = l.ManifestHosts("web")
+	o := Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())}
+	hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
+	if hp.Status != StatusOK || len(hp.Changes) == 0 {
+		t.Fatalf("plan: %s %s", hp.Status, hp.Error)
+	}
+	// An earlier apply still holds the lock for a few seconds.
+	go host.Exec(ctx, "exec flock /run/accessctl-apply.lock sleep 8", nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for host.MustExec(t, "flock -n /run/accessctl-apply.lock true && echo free || echo held") != "held\n" {
+		if time.Now().After(deadline) {
+			t.Fatal("the lock holder did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, cfg) }
+	res := ApplyHost(ctx, hp, conn, redial, time.Now())
+	if res.Outcome == Applied || res.Err == nil || !strings.Contains(res.Err.Error(), "another accessctl apply is running") {
+		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
+	}
+	if out := host.MustExec(t, "getent passwd alice || echo none"); out != "none\n" {
+		t.Errorf("alice was created despite the lock: %q", out)
+	}
+}

@@ -237,6 +237,15 @@ backup_accounts() {
 
 start() {
 	SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+	# One apply at a time per host: a second run (or a run started while a killed run's script
+	# is still going) waits for nothing and fails clearly instead of interleaving.
+	if command -v flock >/dev/null 2>&1 && [ -d /run ] && [ ! -L /run/accessctl-apply.lock ]; then
+		exec 9>/run/accessctl-apply.lock
+		flock -n 9 || {
+			say "fail another accessctl apply is running on this host"
+			exit 1
+		}
+	fi
 	if [ -e "$BK" ]; then
 		say "fail backup directory $BK exists already"
 		exit 1
