@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,6 +66,12 @@ func (b *bench) loadInProcess(l *lab.Lab, ma, mb string, par int) error {
 			return fmt.Errorf("in-process round %d: %d hosts still have changes after apply", r, changed)
 		}
 		rowf(fmt.Sprint(r), apS, time.Since(t1).Seconds(), applied)
+		if *heapProfile != "" && (r == 1 || r == *inproc) {
+			// go tool pprof -sample_index=inuse_space -diff_base PREFIX.1 PREFIX.N: what grew.
+			if err := writeHeapProfile(fmt.Sprintf("%s.%d", *heapProfile, r)); err != nil {
+				return err
+			}
+		}
 	}
 	logf("after in-process rounds: %s", snapshotSystem(l))
 	return nil
@@ -203,4 +210,17 @@ func (b *bench) floorCurve() error {
 		fmt.Printf("| %d | %.2f | %.1f | %s |\n", n, fl.Seconds(), 1000*fl.Seconds()/float64(n), ld)
 	}
 	return nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
