@@ -47,7 +47,7 @@ func runApply(c *cli, args []string) int {
 		saved = p
 	}
 	ctx := context.Background()
-	run, code := c.planFleet(ctx, &o)
+	run, code := c.planFleet(ctx, &o, true)
 	if code != exitOK {
 		return code
 	}

@@ -61,6 +61,8 @@ func (o *fleetOptions) bind(fs *flag.FlagSet) {
 }
 
 // fleetRun is a planned fleet: the plan, the findings, and the open connections apply reuses.
+// conns is nil for plan, which closes each connection as soon as its host is read; apply keeps
+// only the connections of hosts with changes.
 type fleetRun struct {
 	check    *checkResult
 	plan     *reconcile.Plan
@@ -85,7 +87,7 @@ func (r *fleetRun) close() {
 // planFleet validates and checks the manifest (a denial contacts no host), reads every selected
 // host in parallel, plans, and runs the policies again with input.live and input.plan. code is
 // not exitOK when the caller must return it at once.
-func (c *cli) planFleet(ctx context.Context, o *fleetOptions) (*fleetRun, int) {
+func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*fleetRun, int) {
 	if o.format != "text" && o.format != "json" {
 		c.errorf("--format %q: want text or json", o.format)
 		return nil, exitUsage
@@ -122,7 +124,10 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions) (*fleetRun, int) {
 		c.errorf("%v", err)
 		return nil, exitUsage
 	}
-	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, conns: map[string]transport.Conn{}, winrm: &o.winrm, pull: pull}
+	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, winrm: &o.winrm, pull: pull}
+	if keepConns {
+		run.conns = map[string]transport.Conn{}
+	}
 	paths := map[string]string{}
 	for i, h := range res.m.Hosts {
 		paths[h.Name] = fmt.Sprintf("hosts[%d]", i)
@@ -190,7 +195,7 @@ func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target,
 		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today, Pull: run.pull,
 	})
 	run.mu.Lock()
-	if run.conns != nil {
+	if run.conns != nil && hp.Status == reconcile.StatusOK && len(hp.Changes) > 0 {
 		run.conns[t.Name] = conn
 	} else {
 		conn.Close()
@@ -238,7 +243,7 @@ func runPlan(c *cli, args []string) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	run, code := c.planFleet(ctx, &o)
+	run, code := c.planFleet(ctx, &o, false)
 	if code != exitOK {
 		return code
 	}

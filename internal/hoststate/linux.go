@@ -195,11 +195,26 @@ func ParseLinux(out []byte) (*Linux, error) {
 		SshdConfig:     File{Kind: KindAbsent},
 	}
 	seen := map[string]bool{}
-	h := sha256.New()
+	// The fingerprint hashes the sections as the one-section-per-file format sent them (a shadow
+	// and a keys section per user), whichever format the host used, so it does not depend on the
+	// batching or on its random separator.
+	var (
+		hashed      []section
+		shadowLines map[string]string // the batched shadow section, by user; nil if none
+		refs        []keyRef
+		parts       []string // the keyfiles section, split
+	)
 	for _, s := range secs {
-		if s.kind != "facts" && s.kind != "pidfile" {
-			fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00", s.kind, s.arg, s.attrs["kind"], len(s.body))
-			h.Write(s.body)
+		switch {
+		case s.kind == "facts" || s.kind == "pidfile" || s.kind == "keyfiles":
+		case s.kind == "shadow" && s.arg == "-":
+		case s.kind == "keys" && shadowLines != nil:
+			hashed = append(hashed, section{kind: "shadow", arg: s.arg, attrs: map[string]string{}, body: []byte(shadowLines[s.arg])})
+			if s.attrs["kind"] != kindNoHome {
+				hashed = append(hashed, s)
+			}
+		default:
+			hashed = append(hashed, s)
 		}
 		seen[s.kind] = true
 		switch s.kind {
@@ -208,13 +223,35 @@ func ParseLinux(out []byte) (*Linux, error) {
 		case "group":
 			l.Groups, err = parseGroup(s.body)
 		case "shadow":
-			if len(bytes.TrimSpace(s.body)) > 0 {
+			if s.arg == "-" {
+				shadowLines = map[string]string{}
+				err = parseShadowBatch(l.Shadow, shadowLines, s.body)
+			} else if len(bytes.TrimSpace(s.body)) > 0 {
 				var sh Shadow
 				sh, err = parseShadow(s.arg, s.body)
 				l.Shadow[s.arg] = sh
 			}
 		case "keys":
-			l.AuthorizedKeys[s.arg], err = fileOf(s)
+			switch {
+			case s.attrs["kind"] == kindNoHome:
+			case s.attrs["kind"] == string(KindFile) && s.attrs["ref"] != "":
+				// The content is a part of the keyfiles section, which comes later.
+				n, aerr := strconv.Atoi(s.attrs["ref"])
+				if aerr != nil || n < 0 || len(s.body) > 0 {
+					err = fmt.Errorf("bad reference %q", s.attrs["ref"])
+					break
+				}
+				refs = append(refs, keyRef{user: s.arg, part: n, hashed: len(hashed) - 1})
+				l.AuthorizedKeys[s.arg] = File{Kind: KindFile}
+			default:
+				l.AuthorizedKeys[s.arg], err = fileOf(s)
+			}
+		case "keyfiles":
+			if parts != nil {
+				err = fmt.Errorf("a second keyfiles section")
+				break
+			}
+			parts, err = splitKeyFiles(s)
 		case "sudoers":
 			l.Sudoers, err = fileOf(s)
 		case "sshd_config":
@@ -269,9 +306,67 @@ func ParseLinux(out []byte) (*Linux, error) {
 			return nil, fmt.Errorf("read output lacks the %s section", k)
 		}
 	}
+	for _, r := range refs {
+		if r.part >= len(parts) {
+			return nil, fmt.Errorf("section keys %s: no part %d in the keyfiles section", r.user, r.part)
+		}
+		l.AuthorizedKeys[r.user] = File{Kind: KindFile, Content: parts[r.part]}
+		if r.hashed >= 0 && r.hashed < len(hashed) && hashed[r.hashed].kind == "keys" {
+			hashed[r.hashed].body = []byte(parts[r.part])
+		}
+	}
+	h := sha256.New()
+	for _, s := range hashed {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00", s.kind, s.arg, s.attrs["kind"], len(s.body))
+		h.Write(s.body)
+	}
 	sort.Slice(l.DropIns, func(i, j int) bool { return l.DropIns[i].Name < l.DropIns[j].Name })
 	l.Fingerprint = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	return l, nil
+}
+
+// kindNoHome marks, in the batched format, a user asked for who has no home directory (and so
+// no authorized_keys entry).
+const kindNoHome = "nohome"
+
+// keyRef is a user whose authorized_keys is part number part of the keyfiles section; hashed is
+// the index of its keys section among the hashed sections.
+type keyRef struct {
+	user   string
+	part   int
+	hashed int
+}
+
+// splitKeyFiles splits the keyfiles section: the regular authorized_keys files, each followed by
+// the separator "ACCESSCTL_SEP=<sep>\x00" (cat's environment, read from /proc/self/environ).
+func splitKeyFiles(s section) ([]string, error) {
+	sep := s.attrs["sep"]
+	n, err := strconv.Atoi(s.attrs["n"])
+	if len(sep) < 16 || err != nil || n < 1 {
+		return nil, fmt.Errorf("malformed keyfiles header")
+	}
+	parts := strings.Split(string(s.body), "ACCESSCTL_SEP="+sep+"\x00")
+	if len(parts) != n+1 || parts[n] != "" {
+		return nil, fmt.Errorf("%d separated parts, want %d (a file could not be read)", len(parts)-1, n)
+	}
+	return parts[:n], nil
+}
+
+// parseShadowBatch parses the output of `getent shadow USER...`: one entry per line.
+func parseShadowBatch(into map[string]Shadow, raw map[string]string, b []byte) error {
+	for _, line := range lines(b) {
+		name, _, _ := strings.Cut(line, ":")
+		if _, dup := raw[name]; dup {
+			continue
+		}
+		sh, err := parseShadow(name, []byte(line))
+		if err != nil {
+			return err
+		}
+		into[name] = sh
+		raw[name] = line + "\n"
+	}
+	return nil
 }
 
 func splitSections(out []byte) ([]section, error) {

@@ -2,11 +2,14 @@ package hoststate
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -172,5 +175,105 @@ func TestParseAuthorizedKeys(t *testing.T) {
 	keys, bad := ParseAuthorizedKeys("# c\n\n" + string(pub) + "garbage line\nfrom=\"10.0.0.0/8\" " + string(pub))
 	if len(keys) != 2 || bad != 1 || keys[1].Options[0] != `from="10.0.0.0/8"` || keys[0].Fingerprint != keys[1].Fingerprint {
 		t.Errorf("keys %+v bad %d", keys, bad)
+	}
+}
+
+// batched rewrites a read in the one-section-per-user format as the script sends it now: one
+// shadow section, a keys marker per user, and the regular files in one keyfiles section.
+func batched(t *testing.T, old []byte) []byte {
+	t.Helper()
+	secs, err := splitSections(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) + "\n" }
+	const sep = "0123456789abcdef0123456789abcdef"
+	var out, shadow, files strings.Builder
+	out.WriteString("@@accessctl-read 1\n")
+	var users []string
+	hasKeys := map[string]bool{}
+	n := 0
+	for _, s := range secs {
+		switch s.kind {
+		case "shadow":
+			shadow.Write(s.body)
+			users = append(users, s.arg)
+		case "keys":
+			hasKeys[s.arg] = true
+		}
+	}
+	for _, s := range secs {
+		switch s.kind {
+		case "shadow":
+			if s.arg == users[0] {
+				out.WriteString("@@begin shadow -\n" + enc([]byte(shadow.String())) + "@@end\n")
+			}
+			if !hasKeys[s.arg] {
+				// In the old format a user with no home has no keys section; here it is a
+				// marker, in the same place.
+				out.WriteString("@@begin keys " + s.arg + " kind=nohome\n@@end\n")
+			}
+			continue
+		case "keys":
+			if s.attrs["kind"] == "file" {
+				fmt.Fprintf(&out, "@@begin keys %s kind=file ref=%d\n@@end\n", s.arg, n)
+				files.Write(s.body)
+				files.WriteString("ACCESSCTL_SEP=" + sep + "\x00")
+				n++
+				continue
+			}
+		case "sudoers":
+			fmt.Fprintf(&out, "@@begin keyfiles - sep=%s n=%d\n%s@@end\n", sep, n, enc([]byte(files.String())))
+		}
+		fmt.Fprintf(&out, "@@begin %s %s", s.kind, s.arg)
+		for k, v := range s.attrs {
+			fmt.Fprintf(&out, " %s=%s", k, v)
+		}
+		out.WriteString("\n" + enc(s.body) + "@@end\n")
+	}
+	out.WriteString("@@done\n")
+	return []byte(out.String())
+}
+
+// TestParseLinuxBatched: the batched format parses to the same state and fingerprint.
+func TestParseLinuxBatched(t *testing.T) {
+	old, err := os.ReadFile("testdata/read_debian.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ParseLinux(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := batched(t, old)
+	got, err := ParseLinux(in)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, in)
+	}
+	wj, _ := json.Marshal(want)
+	gj, _ := json.Marshal(got)
+	if string(wj) != string(gj) {
+		t.Errorf("batched read differs:\n%s\nwant:\n%s", gj, wj)
+	}
+	if got.Fingerprint != want.Fingerprint || got.Shadow["alice"] != want.Shadow["alice"] {
+		t.Errorf("fingerprint %s, want %s", got.Fingerprint, want.Fingerprint)
+	}
+	if got.AuthorizedKeys["alice"].Kind != KindFile || got.AuthorizedKeys["alice"].Content == "" {
+		t.Errorf("alice's keys: %+v", got.AuthorizedKeys["alice"])
+	}
+	s := string(in)
+	for name, bad := range map[string]string{
+		"missing part":  strings.Replace(s, "ref=0", "ref=7", 1),
+		"negative ref":  strings.Replace(s, "ref=0", "ref=-1", 1),
+		"wrong count":   strings.Replace(s, " n=1", " n=2", 1),
+		"short sep":     strings.Replace(s, "sep=0123456789abcdef0123456789abcdef", "sep=01", 1),
+		"no keyfiles":   strings.Replace(s, "@@begin keyfiles", "@@begin other", 1),
+		"two keyfiles":  strings.Replace(s, "@@begin sudoers", "@@begin keyfiles - sep=0123456789abcdef0123456789abcdef n=1\n@@end\n@@begin sudoers", 1),
+		"bad shadow":    regexp.MustCompile(`(?s)@@begin shadow -\n.*?@@end`).ReplaceAllString(s, "@@begin shadow -\neDp5Cg==\n@@end"),
+		"ref with body": strings.Replace(s, "kind=file ref=0\n", "kind=file ref=0\neDp5Cg==\n", 1),
+	} {
+		if _, err := ParseLinux([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

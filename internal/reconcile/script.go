@@ -72,11 +72,16 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error)
 	for _, u := range ops.Users {
 		switch {
 		case u.Create:
-			fmt.Fprintf(&b, "\tadd_user %s%s\n", q(u.Name), quotedOpts(u.Opts))
+			// A new user gets its groups from useradd itself: one process less.
+			opts := u.Opts
+			if len(u.AddGroups) > 0 {
+				opts = append(opts[:len(opts):len(opts)], "-G", strings.Join(u.AddGroups, ","))
+			}
+			fmt.Fprintf(&b, "\tadd_user %s%s\n", q(u.Name), quotedOpts(opts))
 		case len(u.Opts) > 0:
 			fmt.Fprintf(&b, "\tusermod%s -- %s || fail %s\n", quotedOpts(u.Opts), q(u.Name), q("usermod "+u.Name))
 		}
-		if len(u.AddGroups) > 0 {
+		if len(u.AddGroups) > 0 && !u.Create {
 			fmt.Fprintf(&b, "\tusermod -aG %s -- %s || fail %s\n", q(strings.Join(u.AddGroups, ",")), q(u.Name), q("add "+u.Name+" to groups"))
 		}
 	}
@@ -91,10 +96,20 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error)
 			fmt.Fprintf(&b, "\tusermod -e '' -- %s && usermod -U -- %s || fail %s\n", q(u.Name), q(u.Name), q("unlock "+u.Name))
 		}
 	}
+	var keyUsers []string
 	for _, u := range ops.Users {
 		if u.Keys != nil {
-			heredoc(&b, "keys "+q(u.Name)+" <<'ACCESSCTL_DATA'", *u.Keys)
+			keyUsers = append(keyUsers, q(u.Name))
 		}
+	}
+	if len(keyUsers) > 0 {
+		fmt.Fprintf(&b, "\tkeys_begin %s\n", strings.Join(keyUsers, " "))
+		for _, u := range ops.Users {
+			if u.Keys != nil {
+				heredoc(&b, "keys "+q(u.Name)+" <<'ACCESSCTL_DATA'", *u.Keys)
+			}
+		}
+		b.WriteString("\tkeys_end\n")
 	}
 	switch {
 	case ops.Sudoers != nil:

@@ -12,29 +12,56 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 umask 077
 BK=/var/lib/accessctl/backup/$RUN
+nl='
+'
+# The backup list of this run: $BK/paths (read by a later rollback), and, for this process, the
+# same paths between newlines in BK_LIST and their number in BK_N.
+BK_LIST=$nl
+BK_N=0
+# Temporary authorized_keys files not renamed yet (one per line), removed by fail.
+KEYS_TMP=
 
 say() { echo "@@$*"; }
 
 fail() {
 	say "fail $*"
+	drop_tmp
 	rollback
 	exit 1
+}
+
+# bk_add PATH: append PATH, saved as entry $BK_N, to the backup list.
+bk_add() {
+	printf '%s\n' "$1" >>"$BK/paths" || fail "backup list"
+	BK_LIST=$BK_LIST$1$nl
+	BK_N=$((BK_N + 1))
 }
 
 # backup PATH: remember PATH as it is now (once per run). Entry N of $BK/paths is saved as
 # $BK/N, or marked $BK/N.absent when nothing was there (rollback then removes what was made).
 backup() {
-	if grep -qxF -- "$1" "$BK/paths" 2>/dev/null; then
-		return 0
-	fi
-	n=$(wc -l <"$BK/paths") || fail "backup list"
-	n=$((n + 0))
+	case $BK_LIST in
+	*"$nl$1$nl"*) return 0 ;;
+	esac
 	if [ -e "$1" ] || [ -L "$1" ]; then
-		cp -a -- "$1" "$BK/$n" || fail "back up $1"
+		cp -a -- "$1" "$BK/$BK_N" || fail "back up $1"
 	else
-		: >"$BK/$n.absent" || fail "back up $1"
+		: >"$BK/$BK_N.absent" || fail "back up $1"
 	fi
-	printf '%s\n' "$1" >>"$BK/paths" || fail "backup list"
+	bk_add "$1"
+}
+
+# drop_tmp: remove the temporary files of KEYS_TMP (on failure, before the rollback).
+drop_tmp() {
+	[ -n "$KEYS_TMP" ] || return 0
+	set --
+	while IFS= read -r dt; do
+		[ -n "$dt" ] && set -- "$@" "$dt"
+	done <<EOF
+$KEYS_TMP
+EOF
+	KEYS_TMP=
+	rm -f -- "$@"
 }
 
 rollback() {
@@ -119,58 +146,191 @@ check_sudoers() {
 	visudo -cqf "$1"
 }
 
-# safe_dir LABEL DIR USER [owner]: fail unless DIR is owned by USER or root and (unless "owner")
-# not writable by group or others.
+# safe_dir LABEL DIR USER UID [owner]: fail unless DIR is owned by USER (uid UID) or root and
+# (unless "owner") not writable by group or others. The owner and mode come from KEYS_ST (one
+# stat for all the users in keys_begin), or from stat for a path not in it.
 safe_dir() {
-	sd_uid=$(id -u -- "$3") || fail "no uid for $3"
-	sd_st=$(stat -c '%u %a %U' -- "$2") || fail "stat $2"
-	sd_owner=${sd_st%% *}
-	sd_mode=${sd_st#* }
-	sd_name=${sd_mode#* }
-	sd_mode=${sd_mode%% *}
-	if [ "$sd_owner" != "$sd_uid" ] && [ "$sd_owner" != 0 ]; then
+	case $KEYS_ST in
+	*"$nl$2:"*)
+		sd_st=${KEYS_ST#*"$nl$2:"}
+		sd_st=${sd_st%%"$nl"*}
+		;;
+	*) sd_st=$(stat -c '%u:%a:%U' -- "$2") || fail "stat $2" ;;
+	esac
+	sd_owner=${sd_st%%:*}
+	sd_mode=${sd_st#*:}
+	sd_name=${sd_mode#*:}
+	sd_mode=${sd_mode%%:*}
+	case $sd_owner in
+	'' | *[!0-9]*) fail "stat $2" ;;
+	esac
+	case $sd_mode in
+	'' | *[!0-7]*) fail "stat $2" ;;
+	esac
+	if [ "$sd_owner" != "$4" ] && [ "$sd_owner" != 0 ]; then
 		fail "$1 of $3 is owned by $sd_name, not by $3 or root; refusing to write in it"
 	fi
-	if [ "${4:-}" != owner ] && [ $((0$sd_mode & 022)) != 0 ]; then
+	if [ "${5:-}" != owner ] && [ $((0$sd_mode & 022)) != 0 ]; then
 		fail "$1 of $3 is writable by group or others (mode $sd_mode); refusing to write in it"
 	fi
 }
 
-# keys USER: write USER's authorized_keys (base64 on stdin) as USER's 0600 file in a 0700 ~/.ssh.
-keys() {
-	h=$(getent passwd "$1" | cut -d: -f6)
-	g=$(id -g -- "$1") || fail "no group for $1"
-	case $h in
-	/?*) ;;
-	*) fail "no home directory for $1" ;;
+# user_of USER: u_uid, u_gid and u_home of USER, from the passwd entries keys_begin read.
+user_of() {
+	case $KEYS_PW in
+	*"$nl$1:"*)
+		u_pw=${KEYS_PW#*"$nl$1:"}
+		u_pw=${u_pw%%"$nl"*}
+		;;
+	*) u_pw= ;;
 	esac
-	if [ -L "$h" ] || [ ! -d "$h" ]; then
-		fail "home $h of $1 is missing or a symlink"
-	fi
+	# u_pw is x:UID:GID:GECOS:HOME:SHELL
+	u_pw=${u_pw#*:}
+	u_uid=${u_pw%%:*}
+	u_pw=${u_pw#*:}
+	u_gid=${u_pw%%:*}
+	u_pw=${u_pw#*:}
+	u_pw=${u_pw#*:}
+	u_home=${u_pw%%:*}
+}
+
+# The authorized_keys of several users are written in three steps, with a constant number of
+# processes for all of them but one mktemp, base64, chown and mv per user:
+#   keys_begin USER...   one getent and one stat for all; the checks of every home and ~/.ssh
+#                        (as sshd's StrictModes); the missing ~/.ssh made (mkdir), all 0700
+#   keys USER <DATA      per user: a temporary file in ~/.ssh (mktemp: O_EXCL, never through a
+#                        symlink) with the base64-decoded stdin
+#   keys_end             owners (~/.ssh and file, per user), one chmod 600, one sync (fsync of
+#                        every file), then each file renamed over authorized_keys
+# Each file is fsynced before its rename, and each rename is atomic. A symlink is refused, not
+# followed. On any failure the temporary files go and the run is rolled back.
+keys_begin() {
+	KEYS_PW=$nl$(getent passwd "$@")$nl
+	KEYS_USERS=
+	KEYS_PENDING=
+	for u in "$@"; do
+		case $u in
+		'' | *[!a-z0-9_-]*) fail "invalid user name $u" ;;
+		esac
+		KEYS_USERS="$KEYS_USERS $u"
+	done
+	set --
+	for u in $KEYS_USERS; do
+		user_of "$u"
+		h=$u_home
+		case $h in
+		/?*) ;;
+		*) fail "no home directory for $u" ;;
+		esac
+		if [ -L "$h" ] || [ ! -d "$h" ]; then
+			fail "home $h of $u is missing or a symlink"
+		fi
+		set -- "$@" "$h"
+		if [ -d "$h/.ssh" ] && [ ! -L "$h/.ssh" ]; then
+			set -- "$@" "$h/.ssh"
+		fi
+	done
+	KEYS_ST=$nl$(stat -c '%n:%u:%a:%U' -- "$@" 2>/dev/null)$nl
 	# Whoever else owns or may write the home (or owns ~/.ssh) could swap in a symlink while
 	# root writes there: refuse, as sshd's StrictModes does. (A too-open ~/.ssh is fixed below.)
-	safe_dir "home $h" "$h" "$1"
-	if [ -d "$h/.ssh" ] && [ ! -L "$h/.ssh" ]; then
-		safe_dir "$h/.ssh" "$h/.ssh" "$1" owner
+	set --
+	for u in $KEYS_USERS; do
+		user_of "$u"
+		h=$u_home
+		safe_dir "home $h" "$h" "$u" "$u_uid"
+		if [ -d "$h/.ssh" ] && [ ! -L "$h/.ssh" ]; then
+			safe_dir "$h/.ssh" "$h/.ssh" "$u" "$u_uid" owner
+		fi
+		if [ -L "$h/.ssh" ]; then
+			fail "$h/.ssh is a symlink; refusing to write through it"
+		fi
+		if [ ! -e "$h/.ssh" ]; then
+			backup "$h/.ssh"
+			set -- "$@" "$h/.ssh"
+		fi
+	done
+	if [ $# -gt 0 ] && ! mkdir -m 700 -- "$@"; then
+		for d in "$@"; do
+			[ -d "$d" ] || fail "create $d"
+		done
+		fail "create $1"
 	fi
-	if [ -L "$h/.ssh" ]; then
-		fail "$h/.ssh is a symlink; refusing to write through it"
+	set --
+	for u in $KEYS_USERS; do
+		user_of "$u"
+		[ -d "$u_home/.ssh" ] || fail "$u_home/.ssh is not a directory"
+		set -- "$@" "$u_home/.ssh"
+	done
+	chmod 700 -- "$@" || fail "mode of ~/.ssh of$KEYS_USERS"
+	KEYS_ST=
+}
+
+# keys USER: USER's new authorized_keys (base64 on stdin) into a temporary file (keys_begin first).
+keys() {
+	case "$KEYS_USERS " in
+	*" $1 "*) ;;
+	*) fail "no home directory for $1" ;;
+	esac
+	user_of "$1"
+	f=$u_home/.ssh/authorized_keys
+	if [ -L "$f" ]; then
+		fail "$f is a symlink; refusing to write through it"
 	fi
-	if [ ! -e "$h/.ssh" ]; then
-		backup "$h/.ssh"
-		mkdir -m 700 -- "$h/.ssh" || fail "create $h/.ssh"
+	if [ -e "$f" ] && [ ! -f "$f" ]; then
+		fail "$f is not a regular file"
 	fi
-	[ -d "$h/.ssh" ] || fail "$h/.ssh is not a directory"
-	chown -- "$1:$g" "$h/.ssh" && chmod 700 -- "$h/.ssh" || fail "owner and mode of $h/.ssh"
-	put "$h/.ssh/authorized_keys" 600 "$1:$g"
+	backup "$f"
+	t=$(mktemp -- "$u_home/.ssh/.accessctl.XXXXXX") || fail "create a temporary file beside $f"
+	KEYS_TMP=$KEYS_TMP$t$nl
+	if ! err=$(base64 -d 2>&1 >"$t"); then
+		fail "write $f: ${err#base64: }"
+	fi
+	KEYS_PENDING=$KEYS_PENDING$1:$u_gid:$t$nl
+}
+
+# keys_end: owner and mode of every ~/.ssh and new file, fsync, then the renames.
+keys_end() {
+	[ -n "$KEYS_PENDING" ] || return 0
+	set --
+	while IFS=: read -r u g t; do
+		[ -n "$t" ] || continue
+		chown -- "$u:$g" "${t%/*}" "$t" || fail "set owner and mode of ${t%/*}/authorized_keys"
+		set -- "$@" "$t"
+	done <<EOF
+$KEYS_PENDING
+EOF
+	chmod 600 -- "$@" || fail "set the mode of the new authorized_keys files"
+	sync -- "$@" 2>/dev/null || sync
+	for t in "$@"; do
+		mv -f -- "$t" "${t%/*}/authorized_keys" || fail "rename into ${t%/*}/authorized_keys"
+	done
+	KEYS_TMP=
+	KEYS_PENDING=
+}
+
+# home_base: HOME_BASE, the base directory of new homes (HOME of useradd -D), asked once.
+home_base() {
+	[ -z "${HOME_BASE:-}" ] || return 0
+	hb=$(useradd -D 2>/dev/null)
+	while IFS= read -r l; do
+		case $l in
+		HOME=?*)
+			HOME_BASE=${l#HOME=}
+			break
+			;;
+		esac
+	done <<EOF
+$hb
+EOF
+	HOME_BASE=${HOME_BASE:-/home}
 }
 
 # add_user USER USERADD-OPTION...: useradd -m; a home it makes is removed again by rollback.
 add_user() {
 	u=$1
 	shift
-	base=$(useradd -D 2>/dev/null | sed -n 's/^HOME=//p')
-	h=${base:-/home}/$u
+	home_base
+	h=$HOME_BASE/$u
 	pre=0
 	orphan=
 	if [ -e "$h" ] || [ -L "$h" ]; then
@@ -186,9 +346,8 @@ add_user() {
 		chown -R -h --from="$orphan" -- "$u:$(id -g -- "$u")" "$h" || fail "give $h back to $u"
 	fi
 	if [ "$pre" = 0 ] && [ -d "$h" ]; then
-		n=$(wc -l <"$BK/paths")
-		n=$((n + 0))
-		: >"$BK/$n.absent" && printf '%s\n' "$h" >>"$BK/paths" || fail "backup list"
+		: >"$BK/$BK_N.absent" || fail "backup list"
+		bk_add "$h"
 	fi
 }
 
@@ -200,10 +359,8 @@ remove_user() {
 		case $h in
 		/?*)
 			if [ -d "$h" ] && [ ! -L "$h" ]; then
-				n=$(wc -l <"$BK/paths")
-				n=$((n + 0))
-				mv -- "$h" "$BK/$n" || fail "move away the home of $1"
-				printf '%s\n' "$h" >>"$BK/paths" || fail "backup list"
+				mv -- "$h" "$BK/$BK_N" || fail "move away the home of $1"
+				bk_add "$h"
 			fi
 			;;
 		esac
