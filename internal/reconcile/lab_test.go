@@ -106,3 +106,33 @@ func TestConcurrentApplyRefused(t *testing.T) {
 		t.Errorf("alice was created despite the lock: %q", out)
 	}
 }
+
+// TestCommitRemovesInterruptedBackups leaves the backup directory of a run that was killed
+// mid-apply on a host; the next successful apply removes it at commit (it holds a copy of
+// /etc/shadow).
+func TestCommitRemovesInterruptedBackups(t *testing.T) {
+	l := lab.New(t, lab.HostSpec{Name: "bk"})
+	host := l.Hosts[0]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := sshtr.Config{Name: host.Name, Addr: host.Addr, Port: host.Port, User: l.AdminUser,
+		KnownHostsFiles: []string{l.KnownHostsFile}, IdentityFiles: []string{l.IdentityFile}}
+	conn, err := sshtr.Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	host.MustExec(t, "mkdir -p /var/lib/accessctl/backup/20200101T000000Z-dead && cp /etc/shadow /var/lib/accessctl/backup/20200101T000000Z-dead/1")
+	m := testManifest(t)
+	m.Users = m.Users[:1]
+	m.HostGroups[0].Users = []string{"alice"}
+	m.Hosts = l.ManifestHosts("web")
+	hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())})
+	redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, cfg) }
+	if res := ApplyHost(ctx, hp, conn, redial, time.Now()); res.Outcome != Applied {
+		t.Fatalf("apply: %s %v", res.Outcome, res.Err)
+	}
+	if out := host.MustExec(t, "ls -A /var/lib/accessctl/backup 2>/dev/null; true"); out != "" {
+		t.Errorf("backups left after a committed apply: %q", out)
+	}
+}

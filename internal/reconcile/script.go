@@ -158,6 +158,17 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error)
 	rollback) rollback ;;
 	commit)
 		rm -rf -- "$BK"
+		# Backups left by runs killed mid-apply hold copies of /etc/shadow and describe a state
+		# nobody will restore once a later apply has committed. Remove them, but only while
+		# holding the apply lock, so the backup of an apply that is running is never touched.
+		if command -v flock >/dev/null 2>&1 && [ ! -L /run/accessctl-apply.lock ] &&
+			exec 9>/run/accessctl-apply.lock && flock -n 9; then
+			for d in "${BK%/*}"/*; do
+				if [ -d "$d" ] && [ ! -L "$d" ]; then
+					rm -rf -- "$d" && say "note removed the backup of an interrupted run: $d"
+				fi
+			done
+		fi
 		rmdir -- "${BK%/*}" 2>/dev/null
 		say committed
 		;;
