@@ -194,10 +194,10 @@ user_of() {
 # processes for all of them but one mktemp, base64, chown and mv per user:
 #   keys_begin USER...   one getent and one stat for all; the checks of every home and ~/.ssh
 #                        (as sshd's StrictModes); the missing ~/.ssh made (mkdir), all 0700
-#   keys USER <DATA      per user: a temporary file in ~/.ssh (mktemp: O_EXCL, never through a
-#                        symlink) with the base64-decoded stdin
-#   keys_end             owners (~/.ssh and file, per user), one chmod 600, one sync (fsync of
-#                        every file), then each file renamed over authorized_keys
+#   keys USER <DATA      per user, AS THE USER (setpriv): a temporary file in ~/.ssh (mktemp:
+#                        O_EXCL, mode 0600) with the base64-decoded stdin
+#   keys_end             one sync (fsync of every file), then each file renamed over
+#                        authorized_keys, as its user
 # Each file is fsynced before its rename, and each rename is atomic. A symlink is refused, not
 # followed. On any failure the temporary files go and the run is rolled back.
 keys_begin() {
@@ -251,14 +251,27 @@ keys_begin() {
 		done
 		fail "create $1"
 	fi
-	set --
+	command -v setpriv >/dev/null 2>&1 || fail "setpriv (util-linux) is needed to write authorized_keys as their users"
 	for u in $KEYS_USERS; do
 		user_of "$u"
-		[ -d "$u_home/.ssh" ] || fail "$u_home/.ssh is not a directory"
-		set -- "$@" "$u_home/.ssh"
+		if [ -L "$u_home/.ssh" ] || [ ! -d "$u_home/.ssh" ]; then
+			fail "$u_home/.ssh is not a directory"
+		fi
+		# -h: never through a symlink swapped in since the check. The mode is set as the user,
+		# who can change nothing but their own files.
+		chown -h -- "$u_uid:$u_gid" "$u_home/.ssh" || fail "owner of $u_home/.ssh"
+		as_user "$u_uid" "$u_gid" chmod 700 -- "$u_home/.ssh" || fail "mode of $u_home/.ssh"
 	done
-	chmod 700 -- "$@" || fail "mode of ~/.ssh of$KEYS_USERS"
 	KEYS_ST=
+}
+
+# as_user UID GID COMMAND...: run COMMAND with only that user's rights. Everything accessctl does
+# inside a home (the user's own domain) runs this way, so a symlink the user swaps in can only
+# ever point accessctl at files the user could change anyway.
+as_user() {
+	as_uid=$1 as_gid=$2
+	shift 2
+	setpriv --reuid="$as_uid" --regid="$as_gid" --clear-groups -- "$@"
 }
 
 # keys USER: USER's new authorized_keys (base64 on stdin) into a temporary file (keys_begin first).
@@ -276,12 +289,19 @@ keys() {
 		fail "$f is not a regular file"
 	fi
 	backup "$f"
-	t=$(mktemp -- "$u_home/.ssh/.accessctl.XXXXXX") || fail "create a temporary file beside $f"
-	KEYS_TMP=$KEYS_TMP$t$nl
-	if ! err=$(base64 -d 2>&1 >"$t"); then
+	# As the user: mktemp (O_EXCL, mode 0600) in ~/.ssh, then the decoded keys into it.
+	if ! out=$(as_user "$u_uid" "$u_gid" sh -c 'umask 077
+		t=$(mktemp -- "$1/.accessctl.XXXXXX") || exit 1
+		printf "%s\n" "$t"
+		base64 -d >"$t"' sh "$u_home/.ssh" 2>&1); then
+		t=${out%%"$nl"*}
+		case $t in "$u_home/.ssh/.accessctl."*) KEYS_TMP=$KEYS_TMP$t$nl ;; esac
+		err=${out#*"$nl"}
 		fail "write $f: ${err#base64: }"
 	fi
-	KEYS_PENDING=$KEYS_PENDING$1:$u_gid:$t$nl
+	t=${out%%"$nl"*}
+	KEYS_TMP=$KEYS_TMP$t$nl
+	KEYS_PENDING=$KEYS_PENDING$u_uid:$u_gid:$t$nl
 }
 
 # keys_end: owner and mode of every ~/.ssh and new file, fsync, then the renames.
@@ -289,17 +309,17 @@ keys_end() {
 	[ -n "$KEYS_PENDING" ] || return 0
 	set --
 	while IFS=: read -r u g t; do
-		[ -n "$t" ] || continue
-		chown -- "$u:$g" "${t%/*}" "$t" || fail "set owner and mode of ${t%/*}/authorized_keys"
-		set -- "$@" "$t"
+		[ -n "$t" ] && set -- "$@" "$t"
 	done <<EOF
 $KEYS_PENDING
 EOF
-	chmod 600 -- "$@" || fail "set the mode of the new authorized_keys files"
 	sync -- "$@" 2>/dev/null || sync
-	for t in "$@"; do
-		mv -f -- "$t" "${t%/*}/authorized_keys" || fail "rename into ${t%/*}/authorized_keys"
-	done
+	while IFS=: read -r u g t; do
+		[ -n "$t" ] || continue
+		as_user "$u" "$g" mv -f -- "$t" "${t%/*}/authorized_keys" || fail "rename into ${t%/*}/authorized_keys"
+	done <<EOF
+$KEYS_PENDING
+EOF
 	KEYS_TMP=
 	KEYS_PENDING=
 }
