@@ -68,21 +68,10 @@ func TestApplyRollsBackWhenWayInFails(t *testing.T) {
 // TestConcurrentApplyRefused holds the host's apply lock (as a still-running earlier apply
 // would) and checks a second apply fails clearly and changes nothing.
 func TestConcurrentApplyRefused(t *testing.T) {
-	l := lab.New(t, lab.HostSpec{Name: "lock"})
-	host := l.Hosts[0]
+	l, host, cfg, conn := aliceHost(t, "lock")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg := sshtr.Config{Name: host.Name, Addr: host.Addr, Port: host.Port, User: l.AdminUser,
-		KnownHostsFiles: []string{l.KnownHostsFile}, IdentityFiles: []string{l.IdentityFile}}
-	conn, err := sshtr.Dial(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	m := testManifest(t)
-	m.Users = m.Users[:1] // alice
-	m.HostGroups[0].Users = []string{"alice"}
-	m.Hosts = l.ManifestHosts("web")
+	m := aliceManifest(t, l)
 	o := Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())}
 	hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
 	if hp.Status != StatusOK || len(hp.Changes) == 0 {
@@ -111,22 +100,11 @@ func TestConcurrentApplyRefused(t *testing.T) {
 // mid-apply on a host; the next successful apply removes it at commit (it holds a copy of
 // /etc/shadow).
 func TestCommitRemovesInterruptedBackups(t *testing.T) {
-	l := lab.New(t, lab.HostSpec{Name: "bk"})
-	host := l.Hosts[0]
+	l, host, cfg, conn := aliceHost(t, "bk")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg := sshtr.Config{Name: host.Name, Addr: host.Addr, Port: host.Port, User: l.AdminUser,
-		KnownHostsFiles: []string{l.KnownHostsFile}, IdentityFiles: []string{l.IdentityFile}}
-	conn, err := sshtr.Dial(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	host.MustExec(t, "mkdir -p /var/lib/accessctl/backup/20200101T000000Z-dead && cp /etc/shadow /var/lib/accessctl/backup/20200101T000000Z-dead/1")
-	m := testManifest(t)
-	m.Users = m.Users[:1]
-	m.HostGroups[0].Users = []string{"alice"}
-	m.Hosts = l.ManifestHosts("web")
+	m := aliceManifest(t, l)
 	hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())})
 	redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, cfg) }
 	if res := ApplyHost(ctx, hp, conn, redial, time.Now()); res.Outcome != Applied {
@@ -135,4 +113,30 @@ func TestCommitRemovesInterruptedBackups(t *testing.T) {
 	if out := host.MustExec(t, "ls -A /var/lib/accessctl/backup 2>/dev/null; true"); out != "" {
 		t.Errorf("backups left after a committed apply: %q", out)
 	}
+}
+
+// aliceHost starts a one-host lab and logs in to it as the lab's admin.
+func aliceHost(t *testing.T, name string) (*lab.Lab, *lab.Host, sshtr.Config, *sshtr.Conn) {
+	t.Helper()
+	l := lab.New(t, lab.HostSpec{Name: name})
+	host := l.Hosts[0]
+	cfg := sshtr.Config{Name: host.Name, Addr: host.Addr, Port: host.Port, User: l.AdminUser,
+		KnownHostsFiles: []string{l.KnownHostsFile}, IdentityFiles: []string{l.IdentityFile}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := sshtr.Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return l, host, cfg, conn
+}
+
+// aliceManifest is testManifest with only alice, on the lab's hosts.
+func aliceManifest(t *testing.T, l *lab.Lab) *manifest.Manifest {
+	m := testManifest(t)
+	m.Users = m.Users[:1] // alice
+	m.HostGroups[0].Users = []string{"alice"}
+	m.Hosts = l.ManifestHosts("web")
+	return m
 }
