@@ -1,38 +1,19 @@
 package hoststate
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
+	goldenpkg "github.com/accessctl/accessctl/internal/golden"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test -update and review the diff\n--- got\n%s", name, got)
-	}
-}
+// golden compares got with testdata/name (-update rewrites it).
+func golden(t *testing.T, name string, got []byte) { goldenpkg.Check(t, name, got) }
 
 // TestReadScriptGolden pins the command sent to hosts: a change to it is a reviewed diff.
 func TestReadScriptGolden(t *testing.T) {

@@ -1,12 +1,10 @@
 package reconcile
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
+	goldenpkg "github.com/accessctl/accessctl/internal/golden"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,25 +13,8 @@ import (
 	"github.com/accessctl/accessctl/internal/manifest"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test -update and review the diff\n--- got\n%s", name, got)
-	}
-}
+// golden compares got with testdata/name (-update rewrites it).
+func golden(t *testing.T, name string, got []byte) { goldenpkg.Check(t, name, got) }
 
 func readFile(t *testing.T, p string) string {
 	t.Helper()
