@@ -26,7 +26,7 @@ type userOp struct {
 	Keys       *string // whole authorized_keys text, nil when untouched
 }
 
-type sshdOp struct {
+type SshdOp struct {
 	DropIn  bool
 	Content string // the drop-in file, or the whole new sshd_config
 	// MainSHA256 is the digest of sshd_config as read; block mode refuses to write over a file
@@ -44,8 +44,8 @@ type hostOps struct {
 	Passwords     []string // name:hash lines for chpasswd -e
 	Sudoers       *string
 	SudoersDelete bool
-	Sshd          *sshdOp
-	Pull          *pullOp // pull mode (pull.go)
+	Sshd          *SshdOp
+	Pull          *PullOp // pull mode (pull.go)
 	Record        hoststate.Record
 }
 
@@ -476,7 +476,7 @@ func planSshd(d *Desired, live *hoststate.Linux, ops *hostOps, add func(Action, 
 	for _, k := range kws {
 		body.WriteString(sshdKeywords[k] + " " + d.Sshd[k] + "\n")
 	}
-	op := &sshdOp{Expect: d.Sshd, PIDFile: live.PIDFile, DropIn: live.IncludesDropInsFirst(kws)}
+	op := &SshdOp{Expect: d.Sshd, PIDFile: live.PIDFile, DropIn: live.IncludesDropInsFirst(kws)}
 	var plannedMain *string
 	plannedDropIns := live.DropIns
 	var inPlace bool

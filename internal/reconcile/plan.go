@@ -47,6 +47,11 @@ type Change struct {
 	Reason   string `json:"reason"`
 	Before   string `json:"before,omitempty"`
 	After    string `json:"after,omitempty"`
+	// Blocked says why apply cannot make this change (a missing home, a missing tool); a host
+	// with a blocked change is not started.
+	Blocked string `json:"blocked,omitempty"`
+	// Ops are what apply runs for this change; see Op.
+	Ops []Op `json:"ops,omitempty"`
 }
 
 // Guard states what a host's plan does to accessctl's own way in (policy rule `lockout`).

@@ -62,7 +62,7 @@ func (po *PullOptions) keysBinarySHA256() string {
 }
 
 // pullOp is what the apply script does for pull mode.
-type pullOp struct {
+type PullOp struct {
 	MkDir     bool    // create /etc/accessctl
 	Binary    []byte  // install the plug-in; nil: untouched
 	VerifyKey *string // write the .pub; nil: untouched
@@ -119,7 +119,7 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 	if live.Account(PullUser) == nil {
 		return fmt.Errorf("pull mode: the host has no user %s to run %s as (AuthorizedKeysCommandUser)", PullUser, hoststate.PullKeysBinary)
 	}
-	op := &pullOp{}
+	op := &PullOp{}
 	changed := false
 
 	// The plug-in, and every directory above it: sshd refuses the command otherwise.
@@ -334,7 +334,7 @@ var pullPrelude string
 
 // writePullOps adds pull mode's steps to the apply script, before the sshd settings: the
 // directory, the plug-in, the verify key, the snapshot, the probe, and push-era files removed.
-func writePullOps(b *strings.Builder, op *pullOp) {
+func writePullOps(b *strings.Builder, op *PullOp) {
 	if op == nil {
 		return
 	}
