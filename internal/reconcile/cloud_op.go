@@ -23,8 +23,8 @@ type CloudOp struct {
 // of the reviewed value, so apply refuses a password that changed since the plan.
 type WindowsOp struct {
 	Change hoststate.WinChange `json:"change"`
-	Secret *SecretRef    `json:"secret,omitempty"`
-	Stamp  string        `json:"stamp,omitempty"`
+	Secret *SecretRef          `json:"secret,omitempty"`
+	Stamp  string              `json:"stamp,omitempty"`
 }
 
 // SecretRef is where a plaintext password is read at apply time.
