@@ -16,6 +16,8 @@ type CloudOp struct {
 	PublicKey string `json:"publicKey,omitempty"`
 	// Instance is the instance (ECS) or server (KPS) id (cloud.bind, cloud.unbind).
 	Instance string `json:"instance,omitempty"`
+	// Result is what apply made of the op: "ok", "failed: ..." or "blocked: ..." ("" before apply).
+	Result string `json:"result,omitempty"`
 }
 
 // WindowsOp is one change of a Windows host's change set. A password is never in it: Secret
