@@ -93,12 +93,13 @@ func runApply(c *cli, args []string) int {
 	byName := map[string]*reconcile.HostPlan{}
 	for _, h := range p.Hosts {
 		byName[h.Name] = h
-		if h.Status == reconcile.StatusOK && len(h.Changes) > 0 {
+		if h.Status == reconcile.StatusOK && len(h.Changes) > 0 && !isCloud(h) {
 			toApply = append(toApply, run.targets[h.Name])
 		}
 	}
 	var mu sync.Mutex
 	results := map[string]reconcile.Result{}
+	cloudsDone := c.applyClouds(ctx, run.clouds, p, &mu, results)
 	prog := c.progress("applied")
 	errs := inventory.Run(ctx, toApply, o.parallel, o.timeout, func(ctx context.Context, t inventory.Target) error {
 		r := c.applyTarget(ctx, run, t, byName[t.Name], now)
@@ -111,6 +112,7 @@ func runApply(c *cli, args []string) int {
 		return nil
 	}, prog)
 	c.progressDone(prog)
+	cloudsDone(errs)
 
 	// Closing summary: every host, with what happened.
 	applied, failed := 0, 0

@@ -73,6 +73,7 @@ type fleetRun struct {
 	conns    map[string]transport.Conn
 	winrm    *winrmOptions
 	pull     *reconcile.PullOptions
+	clouds   *cloudRun // cloud key-pair registries (cloud.go)
 }
 
 func (r *fleetRun) close() {
@@ -128,6 +129,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 	if keepConns {
 		run.conns = map[string]transport.Conn{}
 	}
+	run.clouds = c.startClouds(ctx, res.m, o)
 	paths := map[string]string{}
 	for i, h := range res.m.Hosts {
 		paths[h.Name] = fmt.Sprintf("hosts[%d]", i)
@@ -162,10 +164,10 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 			plans = append(plans, reconcile.ErrorPlan(t.Host, paths[t.Name], err))
 		}
 	}
-	run.plan = reconcile.NewPlan(plans)
+	run.plan = reconcile.NewPlan(append(plans, run.clouds.plans(res.m)...))
 
 	input, err := policy.BuildInput(res.m, res.base, policy.InputOptions{
-		LookupEnv: c.lookupEnv, Live: reconcile.LiveInput(run.plan), Plan: reconcile.PlanInput(run.plan),
+		LookupEnv: c.lookupEnv, Live: run.clouds.live(reconcile.LiveInput(run.plan)), Plan: reconcile.PlanInput(run.plan),
 	})
 	if err != nil {
 		c.errorf("%v", err)

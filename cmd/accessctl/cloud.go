@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/accessctl/accessctl/internal/cloud"
+	"github.com/accessctl/accessctl/internal/cloud/alibaba"
+	"github.com/accessctl/accessctl/internal/cloud/huawei"
+	"github.com/accessctl/accessctl/internal/inventory"
+	"github.com/accessctl/accessctl/internal/manifest"
+	"github.com/accessctl/accessctl/internal/reconcile"
+)
+
+// cloudRun holds the cloud key-pair registries of one plan or apply run (SPEC §2c): each
+// registry is opened and read once, in the background while the hosts are read, and the same
+// client applies its changes.
+type cloudRun struct {
+	wg    sync.WaitGroup
+	reads []reconcile.CloudRead
+	regs  map[string]cloud.Registry
+}
+
+// openRegistry opens a registry with the provider's standard credential chain.
+func openRegistry(c manifest.Cloud) (cloud.Registry, error) {
+	cfg := cloud.Config{Name: c.Name, Region: c.Region, Endpoint: c.Endpoint, Project: c.Project}
+	switch c.Provider {
+	case manifest.ProviderAlibaba:
+		return alibaba.New(cfg)
+	case manifest.ProviderHuawei:
+		return huawei.New(cfg)
+	}
+	return nil, fmt.Errorf("unknown provider %q", c.Provider)
+}
+
+// startClouds reads, in the background, every registry that --limit and --shard select: a
+// registry is named "cloud NAME" for both, so `--limit 'web-*'` leaves registries out and N
+// shards share them as they share hosts. wait() must be called before the results are used.
+func (c *cli) startClouds(ctx context.Context, m *manifest.Manifest, o *fleetOptions) *cloudRun {
+	cr := &cloudRun{regs: map[string]cloud.Registry{}}
+	shard, _ := inventory.ParseShard(o.shard) // already validated by planFleet
+	if o.shard == "" {
+		shard = inventory.Shard{}
+	}
+	for i, cl := range m.Clouds {
+		name := reconcile.CloudPlanName(cl.Name)
+		if !limitMatches(o.limit, name) || !shard.Contains(name) {
+			continue
+		}
+		cr.reads = append(cr.reads, reconcile.CloudRead{Cloud: cl, Path: fmt.Sprintf("clouds[%d]", i)})
+	}
+	for i := range cr.reads {
+		r := &cr.reads[i]
+		reg, err := openRegistry(r.Cloud)
+		if err != nil {
+			r.Err = err
+			continue
+		}
+		cr.regs[r.Cloud.Name] = reg
+		cr.wg.Add(1)
+		go func() {
+			defer cr.wg.Done()
+			r.State, r.Err = reg.List(ctx)
+		}()
+	}
+	return cr
+}
+
+func limitMatches(limit, name string) bool {
+	if strings.TrimSpace(limit) == "" {
+		return true
+	}
+	for _, g := range strings.Split(limit, ",") {
+		if ok, _ := path.Match(strings.TrimSpace(g), name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// plans waits for the reads and plans each registry.
+func (cr *cloudRun) plans(m *manifest.Manifest) []*reconcile.HostPlan {
+	cr.wg.Wait()
+	var out []*reconcile.HostPlan
+	for _, r := range cr.reads {
+		out = append(out, reconcile.PlanCloud(m, r))
+	}
+	return out
+}
+
+// live adds the registries to input.live (input.live.clouds) for bound-keypair-delete.
+func (cr *cloudRun) live(l map[string]any) map[string]any {
+	l["clouds"] = reconcile.CloudLiveInput(cr.reads)
+	return l
+}
+
+// isCloud reports whether a plan entry is a registry's (it has no connection target).
+func isCloud(h *reconcile.HostPlan) bool { return reconcile.IsCloudPlan(h) }
+
+// applyClouds applies, in the background, every registry plan with changes, recording each
+// outcome in results; the returned function waits for them and reports failures in errs.
+// A registry's failure never touches the hosts, nor a host's the registries.
+func (c *cli) applyClouds(ctx context.Context, cr *cloudRun, p *reconcile.Plan, mu *sync.Mutex, results map[string]reconcile.Result) func(errs map[string]error) {
+	var wg sync.WaitGroup
+	for _, h := range p.Hosts {
+		if !isCloud(h) || h.Status != reconcile.StatusOK || len(h.Changes) == 0 {
+			continue
+		}
+		reg := cr.regs[strings.TrimPrefix(h.Name, "cloud ")]
+		wg.Add(1)
+		go func(h *reconcile.HostPlan) {
+			defer wg.Done()
+			var r reconcile.Result
+			if reg == nil {
+				r = reconcile.Result{Host: h.Name, Outcome: reconcile.Failed, Err: fmt.Errorf("registry not opened")}
+			} else {
+				r = reconcile.ApplyCloud(ctx, h, reg)
+			}
+			mu.Lock()
+			results[h.Name] = r
+			mu.Unlock()
+		}(h)
+	}
+	return func(errs map[string]error) {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for name, r := range results {
+			if strings.HasPrefix(name, "cloud ") && r.Err != nil {
+				errs[name] = fmt.Errorf("%s: %s: %w", name, r.Outcome, r.Err)
+			}
+		}
+	}
+}
