@@ -100,23 +100,26 @@ func (cr *cloudRun) live(l map[string]any) map[string]any {
 // isCloud reports whether a plan entry is a registry's (it has no connection target).
 func isCloud(h *reconcile.HostPlan) bool { return reconcile.IsCloudPlan(h) }
 
-// applyClouds applies, in the background, every registry plan with changes, recording each
-// outcome in results; the returned function waits for them and reports failures in errs.
-// A registry's failure never touches the hosts, nor a host's the registries.
-func (c *cli) applyClouds(ctx context.Context, cr *cloudRun, p *reconcile.Plan, mu *sync.Mutex, results map[string]reconcile.Result) func(errs map[string]error) {
+// applyClouds applies, in the background, every registry plan with changes; the returned
+// function waits for them and returns their results by plan name. A registry's failure never
+// touches the hosts, nor a host's the registries.
+func (c *cli) applyClouds(ctx context.Context, cr *cloudRun, p *reconcile.Plan) func() map[string]reconcile.Result {
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[string]reconcile.Result{}
 	for _, h := range p.Hosts {
 		if !isCloud(h) || h.Status != reconcile.StatusOK || len(h.Changes) == 0 {
 			continue
 		}
-		reg := cr.regs[strings.TrimPrefix(h.Name, "cloud ")]
+		var reg cloud.Registry
+		if cr != nil {
+			reg = cr.regs[strings.TrimPrefix(h.Name, "cloud ")]
+		}
 		wg.Add(1)
 		go func(h *reconcile.HostPlan) {
 			defer wg.Done()
-			var r reconcile.Result
-			if reg == nil {
-				r = reconcile.Result{Host: h.Name, Outcome: reconcile.Failed, Err: fmt.Errorf("registry not opened")}
-			} else {
+			r := reconcile.Result{Host: h.Name, Outcome: reconcile.Failed, Err: fmt.Errorf("registry not opened")}
+			if reg != nil {
 				r = reconcile.ApplyCloud(ctx, h, reg)
 			}
 			mu.Lock()
@@ -124,14 +127,8 @@ func (c *cli) applyClouds(ctx context.Context, cr *cloudRun, p *reconcile.Plan, 
 			mu.Unlock()
 		}(h)
 	}
-	return func(errs map[string]error) {
+	return func() map[string]reconcile.Result {
 		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		for name, r := range results {
-			if strings.HasPrefix(name, "cloud ") && r.Err != nil {
-				errs[name] = fmt.Errorf("%s: %s: %w", name, r.Outcome, r.Err)
-			}
-		}
+		return results
 	}
 }

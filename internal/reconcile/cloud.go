@@ -31,14 +31,6 @@ const (
 	ResCloudBinding = "cloud_binding"
 )
 
-// Cloud op kinds.
-const (
-	OpCloudImport = "cloud.import"
-	OpCloudBind   = "cloud.bind"
-	OpCloudUnbind = "cloud.unbind"
-	OpCloudDelete = "cloud.delete"
-)
-
 // cloudPlanPrefix starts the name of a registry's HostPlan; host names never hold a space.
 const cloudPlanPrefix = "cloud "
 
@@ -73,7 +65,7 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 	st := r.State
 	hp.Fingerprint = stateDigest(st)
 	op := func(keypair string) CloudOp {
-		return CloudOp{Registry: c.Name, Provider: c.Provider, Keypair: keypair}
+		return CloudOp{Registry: c.Name, Provider: c.Provider, Keypair: keypair, Region: c.Region, Endpoint: c.Endpoint, Project: c.Project}
 	}
 	add := func(ch Change) {
 		ch.Host = hp.Name
@@ -102,7 +94,7 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 			if note := manifest.EcsUndocumentedKey(k.PublicKey); note != "" && c.Provider == manifest.ProviderAlibaba {
 				reason += "; note: " + note
 			}
-			add(Change{Action: Create, Resource: ResCloudKeypair, Name: name, Reason: reason, After: describeKey(k.PublicKey),
+			add(Change{Action: Create, Resource: ResCloudKeypair, Name: name, Reason: reason, After: withName(describeKey(k.PublicKey), name),
 				Ops: []Op{{Kind: OpCloudImport, Cloud: &o}}})
 			continue
 		}
@@ -110,7 +102,12 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 		if same {
 			continue
 		}
-		ch := Change{Action: Update, Resource: ResCloudKeypair, Name: name, Before: describeRegistryKey(*have), After: describeKey(k.PublicKey)}
+		d, i := op(name), op(name)
+		i.PublicKey = k.PublicKey
+		// Blocked or not, the change carries the ops that would make it (a plan file's changes
+		// all have ops); a blocked change's ops never run.
+		ch := Change{Action: Update, Resource: ResCloudKeypair, Name: name, Before: describeRegistryKey(*have), After: withName(describeKey(k.PublicKey), name),
+			Ops: []Op{{Kind: OpCloudDelete, Cloud: &d}, {Kind: OpCloudImport, Cloud: &i}}}
 		bound := st.BoundTo(name)
 		switch {
 		case !known:
@@ -124,9 +121,6 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 			ch.Blocked = fmt.Sprintf("the registry binds it to %s; unbind first", strings.Join(bound, ", "))
 		default:
 			ch.Reason = fmt.Sprintf("key pair %s in %s holds a different public key: delete it and import the manifest's (a registry cannot change a key pair's key)", name, c.Name)
-			d, i := op(name), op(name)
-			i.PublicKey = k.PublicKey
-			ch.Ops = []Op{{Kind: OpCloudDelete, Cloud: &d}, {Kind: OpCloudImport, Cloud: &i}}
 		}
 		add(ch)
 	}
@@ -149,11 +143,12 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 		}
 		o := op(kp)
 		o.Instance = id
-		ch := Change{Action: Create, Resource: ResCloudBinding, Name: id, After: kp, Ops: []Op{{Kind: OpCloudBind, Cloud: &o}}}
+		ch := Change{Action: Create, Resource: ResCloudBinding, Name: id, After: map[string]any{"instance": id, "keypair": kp},
+			Ops: []Op{{Kind: OpCloudBind, Cloud: &o}}}
 		ch.Reason = fmt.Sprintf("bind key pair %s to instance %s", kp, id)
 		if in != nil && in.Keypair != "" {
 			ch.Action = Update
-			ch.Before = in.Keypair
+			ch.Before = map[string]any{"instance": id, "keypair": in.Keypair}
 			ch.Reason += fmt.Sprintf(" (replaces %s)", in.Keypair)
 		}
 		switch c.Provider {
@@ -195,7 +190,7 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 		} else {
 			reason += "; a KPS disassociate task, waited for"
 		}
-		add(Change{Action: Delete, Resource: ResCloudBinding, Name: b.Instance, Before: b.Keypair, Reason: reason,
+		add(Change{Action: Delete, Resource: ResCloudBinding, Name: b.Instance, Before: map[string]any{"instance": b.Instance, "keypair": b.Keypair}, Reason: reason,
 			Ops: []Op{{Kind: OpCloudUnbind, Cloud: &o}}})
 	}
 
@@ -217,6 +212,14 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 			Ops: []Op{{Kind: OpCloudDelete, Cloud: &o}}})
 	}
 	return hp
+}
+
+func withName(d map[string]any, name string) map[string]any {
+	if d == nil {
+		d = map[string]any{}
+	}
+	d["keypair"] = name
+	return d
 }
 
 func providerName(p string) string {
@@ -269,19 +272,26 @@ func sameKey(line string, k cloud.KeyPair) (same, known bool) {
 	return false, len(strings.Split(fp, ":")) == 16 || strings.HasPrefix(fp, "sha256:")
 }
 
-func describeKey(line string) string {
+// describeKey is a key as a reviewer judges it: its type and SHA256 fingerprint.
+func describeKey(line string) map[string]any {
 	pk, ok := parseKey(line)
 	if !ok {
-		return ""
+		return nil
 	}
-	return pk.Type() + " " + ssh.FingerprintSHA256(pk)
+	return map[string]any{"type": pk.Type(), "fingerprint": ssh.FingerprintSHA256(pk)}
 }
 
-func describeRegistryKey(k cloud.KeyPair) string {
-	if d := describeKey(k.PublicKey); d != "" {
-		return d
+// describeRegistryKey is a registry's key pair: its key, else the registry's own fingerprint.
+func describeRegistryKey(k cloud.KeyPair) map[string]any {
+	d := describeKey(k.PublicKey)
+	if d == nil {
+		d = map[string]any{"registryFingerprint": k.Fingerprint}
 	}
-	return "fingerprint " + k.Fingerprint
+	d["keypair"] = k.Name
+	if k.ImportedByAccessctl {
+		d["importedByAccessctl"] = true
+	}
+	return d
 }
 
 func stateDigest(st *cloud.State) string {
@@ -315,8 +325,8 @@ func CloudLiveInput(reads []CloudRead) []any {
 }
 
 // ApplyCloud runs the Ops of a registry's plan in order: imports, binds, unbinds, deletes, as
-// PlanCloud ordered them. Blocked changes are not run. Every op records its result in
-// CloudOp.Result; a failed op does not stop the others (an op that needs a failed one fails in
+// PlanCloud ordered them. Blocked changes are not run. Every change records its result in
+// Change.Result; a failed op does not stop the other changes (an op that needs a failed one fails in
 // turn, at the registry). The outcome is Failed when any op failed or any change was blocked.
 func ApplyCloud(ctx context.Context, hp *HostPlan, reg cloud.Registry) Result {
 	res := Result{Host: hp.Name, Outcome: Applied}
@@ -325,24 +335,19 @@ func ApplyCloud(ctx context.Context, hp *HostPlan, reg cloud.Registry) Result {
 		ch := &hp.Changes[ci]
 		if ch.Blocked != "" {
 			failures = append(failures, fmt.Sprintf("%s %s: blocked: %s", ch.Resource, ch.Name, ch.Blocked))
-			for _, o := range ch.Ops {
-				if o.Cloud != nil {
-					o.Cloud.Result = "blocked: " + ch.Blocked
-				}
-			}
+			ch.Result = "blocked: " + ch.Blocked
 			continue
 		}
+		ch.Result = "applied"
 		for _, o := range ch.Ops {
 			if o.Cloud == nil {
 				continue
 			}
-			err := runCloudOp(ctx, reg, o)
-			if err != nil {
-				o.Cloud.Result = "failed: " + err.Error()
+			if err := runCloudOp(ctx, reg, o); err != nil {
+				ch.Result = "failed: " + err.Error()
 				failures = append(failures, fmt.Sprintf("%s %s: %v", ch.Resource, ch.Name, err))
 				break
 			}
-			o.Cloud.Result = "ok"
 		}
 	}
 	if len(failures) > 0 {

@@ -42,16 +42,23 @@ var planSymbols = map[reconcile.Action]string{
 func renderPlanText(w io.Writer, p *reconcile.Plan) error {
 	ew := &planWriter{w: w}
 	for _, h := range p.Hosts {
+		label := "host " + h.Name
+		if reconcile.IsCloudPlan(h) {
+			label = h.Name // "cloud NAME"
+		}
 		switch {
 		case h.Status != reconcile.StatusOK:
-			ew.printf("host %s: error: %s\n", h.Name, h.Error)
+			ew.printf("%s: error: %s\n", label, h.Error)
 		case len(h.Changes) == 0:
-			ew.printf("host %s: no changes\n", h.Name)
+			ew.printf("%s: no changes\n", label)
 		default:
-			ew.printf("host %s: %s\n", h.Name, plural(len(h.Changes), "change", "changes"))
+			ew.printf("%s: %s\n", label, plural(len(h.Changes), "change", "changes"))
 			for _, c := range h.Changes {
 				ew.printf("  %s %s %s\n", planSymbols[c.Action], c.Resource, c.Name)
 				ew.printf("      %s\n", c.Reason)
+				if c.Blocked != "" {
+					ew.printf("      blocked: %s\n", c.Blocked)
+				}
 			}
 		}
 		if len(h.Unmanaged) > 0 {
