@@ -28,7 +28,16 @@ const (
 // Linux lab hosts and two SIMULATED registries (ecssim: ECS key pairs; kpssim: KPS), reached
 // through the manifest's endpoint with the official SDKs and credentials from the providers'
 // environment variables. Registry semantics are only as good as the simulators (docs/cloud.md).
+//
+// The KPS simulator runs twice: serving the ECS server list (bindings read from the servers),
+// and serving KPS alone (bindings are accessctl's record in its key pairs' descriptions).
 func TestCloudMixedPlanApply(t *testing.T) {
+	for _, noServers := range []bool{false, true} {
+		t.Run(fmt.Sprintf("kps-server-api=%v", !noServers), func(t *testing.T) { testCloudMixed(t, noServers) })
+	}
+}
+
+func testCloudMixed(t *testing.T, noServerAPI bool) {
 	l := lab.New(t, lab.HostSpec{Name: "web-1"}, lab.HostSpec{Name: "web-2"})
 	ecs := ecssim.New("cn-hangzhou", ecssim.Instance{ID: "i-web1", OS: "linux"}, ecssim.Instance{ID: "i-other", OS: "linux"})
 	ecs.AccessKeyID = cloudTestAliAK
@@ -36,6 +45,7 @@ func TestCloudMixedPlanApply(t *testing.T) {
 	kps := kpssim.New(cloudProject, kpssim.Server{ID: "srv-web2", OS: "Linux"})
 	kps.AccessKey = cloudTestHwAK
 	kps.PollsToFinish = 1
+	kps.NoServerAPI = noServerAPI
 	t.Cleanup(kps.Close)
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", cloudTestAliAK)
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", cloudTestAliSK)
@@ -161,7 +171,7 @@ keypairs:
 			t.Errorf("ECS ops not tagged: %+v", k)
 		}
 	}
-	if kp := kps.KeyPairs(); len(kp) != 2 || kp[1].Name != "ops" || kp[1].Description != cloud.MarkerDescription {
+	if kp := kps.KeyPairs(); len(kp) != 2 || kp[1].Name != "ops" || !strings.HasPrefix(kp[1].Description, cloud.MarkerDescription) {
 		t.Errorf("KPS key pairs: %+v", kp)
 	}
 
@@ -176,9 +186,9 @@ keypairs:
 	if code != exitInvalid || strings.Count(errOut, "bound-keypair-delete") < 2 {
 		t.Fatalf("bound delete: exit %d\n%s\n%s", code, out, errOut)
 	}
-	// Only the first apply's calls: ECS import + attach; KPS two imports (+ their descriptions)
-	// and one associate.
-	if e, k := mutating(); len(e) != 2 || len(k) != 5 {
+	// Only the first apply's calls: ECS import + attach; KPS two imports (+ their descriptions),
+	// one associate (+ its record in the description).
+	if e, k := mutating(); len(e) != 2 || len(k) != 6 {
 		t.Errorf("mutating calls: ecs %v kps %v", e, k)
 	}
 	if ecs.CallCount("DeleteKeyPairs") != 0 || kps.CallCount("DELETE ") != 0 || ecs.CallCount("DetachKeyPair") != 0 {

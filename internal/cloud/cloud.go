@@ -33,6 +33,10 @@ type Binding struct {
 type State struct {
 	KeyPairs []KeyPair `json:"keypairs"`
 	Bindings []Binding `json:"bindings"`
+	// InstancesUnknown: the registry could not list its instances (an endpoint that serves
+	// only the key-pair API); Bindings are then accessctl's own record of what it bound, and
+	// an instance missing from them is not known to be missing.
+	InstancesUnknown bool `json:"instancesUnknown,omitempty"`
 }
 
 // KeyPair returns the key pair named name, or nil.
@@ -81,11 +85,11 @@ type Registry interface {
 }
 
 // Marker is how accessctl marks what it imported: an ECS tag MarkerKey=MarkerValue, a KPS
-// description equal to MarkerDescription.
+// description that starts with MarkerDescription (KPS has no tags on key pairs).
 const (
 	MarkerKey         = "managed-by"
 	MarkerValue       = "accessctl"
-	MarkerDescription = "imported by accessctl; deleted by accessctl when the manifest no longer names it"
+	MarkerDescription = "managed-by=accessctl"
 )
 
 // Config is what a provider needs to reach one registry. Credentials are not in it.
@@ -180,3 +184,10 @@ func ScrubError(err error, secrets ...string) error {
 	}
 	return errors.New(msg)
 }
+
+// NoteError is returned by a call that did what it was asked but not all of accessctl's
+// bookkeeping around it (a KPS description not updated): the change counts as made, and the
+// note is reported with it.
+type NoteError struct{ Note string }
+
+func (e *NoteError) Error() string { return e.Note }

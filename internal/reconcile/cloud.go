@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -158,6 +159,8 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 			ch.Reason += "; a KPS associate task (a reset: no old private key or password is sent), waited for"
 		}
 		switch {
+		case in == nil && st.InstancesUnknown:
+			ch.Reason += fmt.Sprintf(" (%s does not list its servers here; accessctl knows only the bindings it made)", c.Name)
 		case in == nil:
 			ch.Blocked = fmt.Sprintf("instance %s is not in registry %s", id, c.Name)
 		case in.OS == "windows":
@@ -343,7 +346,13 @@ func ApplyCloud(ctx context.Context, hp *HostPlan, reg cloud.Registry) Result {
 			if o.Cloud == nil {
 				continue
 			}
-			if err := runCloudOp(ctx, reg, o); err != nil {
+			err := runCloudOp(ctx, reg, o)
+			var note *cloud.NoteError
+			if errors.As(err, &note) {
+				ch.Result = "applied; note: " + note.Note
+				continue
+			}
+			if err != nil {
 				ch.Result = "failed: " + err.Error()
 				failures = append(failures, fmt.Sprintf("%s %s: %v", ch.Resource, ch.Name, err))
 				break

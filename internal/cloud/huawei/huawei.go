@@ -42,6 +42,10 @@ type Registry struct {
 	kps  *kps.KpsClient
 	ecs  *hecs.EcsClient
 	poll cloud.Backoff
+	// records are the servers accessctl bound each key pair it imported to, as written in the
+	// key pair's description ("managed-by=accessctl servers=a,b"), read by List. They stand in
+	// for the server list when the endpoint does not serve it (State.InstancesUnknown).
+	records map[string][]string
 }
 
 // New opens the registry. Credentials come from the SDK's default chain
@@ -100,6 +104,7 @@ func (r *Registry) SetPoll(b cloud.Backoff) { r.poll = b }
 // key pairs and OS types.
 func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 	st := &cloud.State{KeyPairs: []cloud.KeyPair{}, Bindings: []cloud.Binding{}}
+	r.records = map[string][]string{}
 	marker := ""
 	for page := 0; page < 1000; page++ {
 		req := &model.ListKeypairsRequest{Limit: str(keypairPage)}
@@ -138,12 +143,38 @@ func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 			return err
 		})
 		if err != nil {
+			if notServed(err) || Code(err) == "KPS.4016" {
+				continue // no detail here (or gone since the list): not known to be accessctl's
+			}
 			return nil, fmt.Errorf("read key pair %s: %w", k.Name, err)
 		}
-		if resp.Keypair != nil && val(resp.Keypair.Description) == cloud.MarkerDescription {
-			k.ImportedByAccessctl = true
+		if resp.Keypair != nil {
+			if servers, ok := parseRecord(val(resp.Keypair.Description)); ok {
+				k.ImportedByAccessctl = true
+				r.records[k.Name] = servers
+			}
 		}
 	}
+	bindings, err := r.listServers(ctx)
+	switch {
+	case err == nil:
+		st.Bindings = bindings
+	case notServed(err):
+		st.InstancesUnknown = true
+		for _, k := range st.KeyPairs {
+			for _, s := range r.records[k.Name] {
+				st.Bindings = append(st.Bindings, cloud.Binding{Instance: s, Keypair: k.Name})
+			}
+		}
+	default:
+		return nil, err
+	}
+	return st, nil
+}
+
+// listServers reads every server's key pair and OS type (ECS ListServersDetails).
+func (r *Registry) listServers(ctx context.Context) ([]cloud.Binding, error) {
+	out := []cloud.Binding{}
 	for offset := int32(1); offset < 10000; offset++ {
 		var resp *ecsmodel.ListServersDetailsResponse
 		err := r.retry(ctx, func() (err error) {
@@ -158,14 +189,99 @@ func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 		if resp.Servers != nil {
 			for _, s := range *resp.Servers {
 				n++
-				st.Bindings = append(st.Bindings, cloud.Binding{Instance: s.Id, Keypair: s.KeyName, OS: strings.ToLower(s.Metadata["os_type"])})
+				out = append(out, cloud.Binding{Instance: s.Id, Keypair: s.KeyName, OS: strings.ToLower(s.Metadata["os_type"])})
 			}
 		}
-		if n < serverPage || (resp.Count != nil && int32(len(st.Bindings)) >= *resp.Count) {
+		if n < serverPage || (resp.Count != nil && int32(len(out)) >= *resp.Count) {
 			break
 		}
 	}
-	return st, nil
+	return out, nil
+}
+
+// notServed: the endpoint answered 404 without a KPS/ECS error code of its own, i.e. it does
+// not serve that API (a private endpoint or a test double for KPS alone).
+func notServed(err error) bool {
+	var ce *codeError
+	if !errors.As(err, &ce) || ce.status != http.StatusNotFound {
+		return false
+	}
+	return !strings.HasPrefix(ce.code, "KPS.") && !strings.HasPrefix(ce.code, "Ecs.")
+}
+
+// parseRecord reads accessctl's description: the marker, then optionally " servers=a,b".
+func parseRecord(desc string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(desc, cloud.MarkerDescription)
+	if !ok || (rest != "" && !strings.HasPrefix(rest, " ")) {
+		return nil, false
+	}
+	var servers []string
+	for _, f := range strings.Fields(rest) {
+		if v, ok := strings.CutPrefix(f, "servers="); ok {
+			for _, s := range strings.Split(v, ",") {
+				if s != "" {
+					servers = append(servers, s)
+				}
+			}
+		}
+	}
+	return servers, true
+}
+
+func formatRecord(servers []string) string {
+	if len(servers) == 0 {
+		return cloud.MarkerDescription
+	}
+	return cloud.MarkerDescription + " servers=" + strings.Join(servers, ",")
+}
+
+// record rewrites the description of a key pair accessctl imported after a bind or unbind, so
+// its bindings are known where the server list is not served. Key pairs accessctl did not
+// import are left alone (their description is the owner's).
+func (r *Registry) record(ctx context.Context, keypair, server string, bound bool) error {
+	if r.records == nil {
+		r.records = map[string][]string{}
+	}
+	update := func(name string, servers []string) error {
+		r.records[name] = servers
+		return r.retry(ctx, func() error {
+			_, err := r.kps.UpdateKeypairDescription(&model.UpdateKeypairDescriptionRequest{KeypairName: name,
+				Body: &model.UpdateKeypairDescriptionRequestBody{Keypair: &model.UpdateKeypairDescriptionReq{Description: formatRecord(servers)}}})
+			return err
+		})
+	}
+	for name, servers := range r.records {
+		if name == keypair {
+			continue
+		}
+		if i := indexOf(servers, server); i >= 0 && bound {
+			// A server holds one key pair: binding another replaced this one.
+			if err := update(name, append(append([]string{}, servers[:i]...), servers[i+1:]...)); err != nil {
+				return err
+			}
+		}
+	}
+	servers, ok := r.records[keypair]
+	if !ok {
+		return nil
+	}
+	i := indexOf(servers, server)
+	switch {
+	case bound && i < 0:
+		return update(keypair, append(append([]string{}, servers...), server))
+	case !bound && i >= 0:
+		return update(keypair, append(append([]string{}, servers[:i]...), servers[i+1:]...))
+	}
+	return nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // Import imports a public key (CreateKeypair with public_key) and marks it with accessctl's
@@ -187,8 +303,12 @@ func (r *Registry) Import(ctx context.Context, name, publicKey string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("key pair %s imported, but marking it as imported by accessctl failed (accessctl will not delete it): %w", name, err)
+		return &cloud.NoteError{Note: fmt.Sprintf("imported, but marking it as imported by accessctl failed, so accessctl will never delete it: %v", err)}
 	}
+	if r.records == nil {
+		r.records = map[string][]string{}
+	}
+	r.records[name] = nil
 	return nil
 }
 
@@ -208,7 +328,13 @@ func (r *Registry) Bind(ctx context.Context, keypair, instance string) error {
 	if resp.Status != nil && resp.Status.Value() == "FAILED" {
 		return fmt.Errorf("associate key pair %s with server %s: task refused: %s %s", keypair, instance, val(resp.ErrorCode), val(resp.ErrorMsg))
 	}
-	return r.wait(ctx, val(resp.TaskId), fmt.Sprintf("associate key pair %s with server %s", keypair, instance))
+	if err := r.wait(ctx, val(resp.TaskId), fmt.Sprintf("associate key pair %s with server %s", keypair, instance)); err != nil {
+		return err
+	}
+	if err := r.record(ctx, keypair, instance, true); err != nil {
+		return &cloud.NoteError{Note: fmt.Sprintf("bound, but accessctl's record in the key pair's description was not updated: %v", err)}
+	}
+	return nil
 }
 
 // Unbind starts the disassociate task and waits for it.
@@ -223,7 +349,13 @@ func (r *Registry) Unbind(ctx context.Context, keypair, instance string) error {
 	if err != nil {
 		return fmt.Errorf("disassociate key pair %s from server %s: %w", keypair, instance, err)
 	}
-	return r.wait(ctx, val(resp.TaskId), fmt.Sprintf("disassociate key pair %s from server %s", keypair, instance))
+	if err := r.wait(ctx, val(resp.TaskId), fmt.Sprintf("disassociate key pair %s from server %s", keypair, instance)); err != nil {
+		return err
+	}
+	if err := r.record(ctx, keypair, instance, false); err != nil {
+		return &cloud.NoteError{Note: fmt.Sprintf("unbound, but accessctl's record in the key pair's description was not updated: %v", err)}
+	}
+	return nil
 }
 
 // wait polls a task until SUCCESS_* or FAILED_*, bounded.

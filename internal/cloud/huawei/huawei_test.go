@@ -147,3 +147,46 @@ func readKey(t *testing.T, p string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestWithoutServerAPI: an endpoint that serves KPS alone. Bindings are then accessctl's own
+// record in the key pair's description, and the state says instances are unknown.
+func TestWithoutServerAPI(t *testing.T) {
+	sim, r := open(t, kpssim.Server{ID: "srv-1", OS: "Linux"}, kpssim.Server{ID: "srv-2", OS: "Linux"})
+	sim.NoServerAPI = true
+	ctx := context.Background()
+	for _, n := range []string{"ops", "ops2"} {
+		if err := r.Import(ctx, n, ed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Bind(ctx, "ops", "srv-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Bind(ctx, "ops", "srv-2"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.InstancesUnknown || strings.Join(st.BoundTo("ops"), ",") != "srv-1,srv-2" {
+		t.Fatalf("state: %+v", st)
+	}
+	// Binding another key pair to srv-1 replaces ops there; unbinding removes it.
+	if err := r.Bind(ctx, "ops2", "srv-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Unbind(ctx, "ops", "srv-2"); err != nil {
+		t.Fatal(err)
+	}
+	st, err = r.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.BoundTo("ops")) != 0 || strings.Join(st.BoundTo("ops2"), ",") != "srv-1" {
+		t.Fatalf("after replace and unbind: %+v", st.Bindings)
+	}
+	if d := sim.KeyPairs()[1].Description; d != "managed-by=accessctl servers=srv-1" {
+		t.Errorf("record: %q", d)
+	}
+}

@@ -68,6 +68,9 @@ type Sim struct {
 	AccessKey string
 	// PollsToFinish is how many task reads a task stays READY/RUNNING before it ends (default 2).
 	PollsToFinish int
+	// NoServerAPI makes the simulator serve the KPS API alone, as an endpoint without the ECS
+	// server list would (404 APIGW.0101 for it).
+	NoServerAPI bool
 
 	mu        sync.Mutex
 	keyPairs  map[string]*KeyPair
@@ -276,7 +279,7 @@ func (s *Sim) handle(w http.ResponseWriter, r *http.Request) {
 		s.keypair(r.Method, m[2], raw, ok, fail)
 	case r.Method == http.MethodGet && taskRE.MatchString(r.URL.Path):
 		s.task(taskRE.FindStringSubmatch(r.URL.Path)[2], ok, fail)
-	case r.Method == http.MethodGet && serversRE.MatchString(r.URL.Path):
+	case r.Method == http.MethodGet && serversRE.MatchString(r.URL.Path) && !s.NoServerAPI:
 		s.listServers(r, ok, fail)
 	default:
 		fail(404, "APIGW.0101", "The API does not exist or has not been published in the environment.")
