@@ -277,6 +277,7 @@ func (c *cli) applyPlanFile(ctx context.Context, o *fleetOptions, path string) i
 	run := &fleetRun{targets: map[string]inventory.Target{}, conns: map[string]transport.Conn{}, dials: map[string]*dialed{},
 		winrm: &o.winrm, now: time.Now(), waits: reconcile.Waits{Lock: o.lockTimeout}}
 	defer run.close()
+	cloudsDone := c.applyClouds(ctx, c.reopenClouds(p), p)
 	results := c.applyTargets(ctx, o, targets, func(ctx context.Context, t inventory.Target) reconcile.Result {
 		hp := byName[t.Name]
 		d, err := c.dial(ctx, run.winrm, t)
@@ -292,6 +293,7 @@ func (c *cli) applyPlanFile(ctx context.Context, o *fleetOptions, path string) i
 		}
 		return c.applyTarget(ctx, run, t, hp, live)
 	})
+	maps.Copy(results, cloudsDone())
 	return c.finishApply(o, p, results)
 }
 

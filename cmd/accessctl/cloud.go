@@ -22,6 +22,11 @@ type cloudRun struct {
 	wg    sync.WaitGroup
 	reads []reconcile.CloudRead
 	regs  map[string]cloud.Registry
+	// fromFile: the plans come from a saved plan file; each registry is read again and refused
+	// when it changed since.
+	fromFile bool
+	// openErrs are the registries that could not be opened (apply --plan).
+	openErrs map[string]error
 }
 
 // openRegistry opens a registry with the provider's standard credential chain.
@@ -100,6 +105,29 @@ func (cr *cloudRun) live(l map[string]any) map[string]any {
 // isCloud reports whether a plan entry is a registry's (it has no connection target).
 func isCloud(h *reconcile.HostPlan) bool { return reconcile.IsCloudPlan(h) }
 
+// reopenClouds opens the registries a saved plan changes, from the location its ops carry
+// (apply --plan needs no manifest). Registries whose live state changed since the plan are
+// refused when applied (reconcile.ApplyCloud compares the plan's fingerprint).
+func (c *cli) reopenClouds(p *reconcile.Plan) *cloudRun {
+	cr := &cloudRun{regs: map[string]cloud.Registry{}, fromFile: true, openErrs: map[string]error{}}
+	for _, h := range p.Hosts {
+		if !isCloud(h) || len(h.Changes) == 0 {
+			continue
+		}
+		cl, ok := reconcile.CloudOfPlan(h)
+		if !ok {
+			continue
+		}
+		reg, err := openRegistry(cl)
+		if err != nil {
+			cr.openErrs[cl.Name] = err
+			continue
+		}
+		cr.regs[cl.Name] = reg
+	}
+	return cr
+}
+
 // applyClouds applies, in the background, every registry plan with changes; the returned
 // function waits for them and returns their results by plan name. A registry's failure never
 // touches the hosts, nor a host's the registries.
@@ -112,15 +140,21 @@ func (c *cli) applyClouds(ctx context.Context, cr *cloudRun, p *reconcile.Plan) 
 			continue
 		}
 		var reg cloud.Registry
+		fromFile := false
+		openErr := fmt.Errorf("registry not opened")
 		if cr != nil {
-			reg = cr.regs[strings.TrimPrefix(h.Name, "cloud ")]
+			name := strings.TrimPrefix(h.Name, "cloud ")
+			reg, fromFile = cr.regs[name], cr.fromFile
+			if err := cr.openErrs[name]; err != nil {
+				openErr = err
+			}
 		}
 		wg.Add(1)
 		go func(h *reconcile.HostPlan) {
 			defer wg.Done()
-			r := reconcile.Result{Host: h.Name, Outcome: reconcile.Failed, Err: fmt.Errorf("registry not opened")}
+			r := reconcile.Result{Host: h.Name, Outcome: reconcile.Failed, Err: openErr}
 			if reg != nil {
-				r = reconcile.ApplyCloud(ctx, h, reg)
+				r = reconcile.ApplyCloud(ctx, h, reg, fromFile)
 			}
 			mu.Lock()
 			results[h.Name] = r

@@ -196,7 +196,22 @@ keypairs:
 	}
 
 	// 5. The way out: keep ops listed, drop the bindings (unbind), then remove it (delete).
+	// The unbind goes through a saved plan: apply --plan refuses a registry that changed since
+	// (the console bound i-other meanwhile), and applies an unchanged one.
 	write("[ecs, kps]", false, true)
+	planFile := filepath.Join(dir, "unbind.plan.json")
+	if code, out, errOut = run("plan", "--out", planFile); code != exitOK {
+		t.Fatalf("plan --out: exit %d\n%s\n%s", code, out, errOut)
+	}
+	ecs.BindDirect("i-other", "console-made")
+	code, out, errOut = run("apply", "--plan", planFile)
+	if code != exitHost || !strings.Contains(errOut, "cloud ecs: failed: stale plan") || ecs.CallCount("DetachKeyPair") != 0 {
+		t.Fatalf("stale registry: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if kps.ServerState("srv-web2").KeyName != "" {
+		t.Fatalf("the KPS registry (unchanged) was not applied from the plan file:\n%s\n%s", out, errOut)
+	}
+	ecs.BindDirect("i-other", "")
 	if code, out, errOut = run("apply", "--yes"); code != exitOK {
 		t.Fatalf("unbind apply: exit %d\n%s\n%s", code, out, errOut)
 	}

@@ -225,6 +225,18 @@ func withName(d map[string]any, name string) map[string]any {
 	return d
 }
 
+// CloudOfPlan is the registry a saved registry plan changes, from its ops.
+func CloudOfPlan(hp *HostPlan) (manifest.Cloud, bool) {
+	for _, ch := range hp.Changes {
+		for _, o := range ch.Ops {
+			if c := o.Cloud; c != nil {
+				return manifest.Cloud{Name: c.Registry, Provider: c.Provider, Region: c.Region, Endpoint: c.Endpoint, Project: c.Project}, true
+			}
+		}
+	}
+	return manifest.Cloud{}, false
+}
+
 func providerName(p string) string {
 	switch p {
 	case manifest.ProviderAlibaba:
@@ -331,8 +343,21 @@ func CloudLiveInput(reads []CloudRead) []any {
 // PlanCloud ordered them. Blocked changes are not run. Every change records its result in
 // Change.Result; a failed op does not stop the other changes (an op that needs a failed one fails in
 // turn, at the registry). The outcome is Failed when any op failed or any change was blocked.
-func ApplyCloud(ctx context.Context, hp *HostPlan, reg cloud.Registry) Result {
+//
+// With readAgain (apply --plan FILE: the plan was made by another run), the registry is read
+// again first and refused when it changed since the plan (another run, the console), as a stale
+// host is: what was reviewed is what runs. A plan made in the same run is applied as read.
+func ApplyCloud(ctx context.Context, hp *HostPlan, reg cloud.Registry, readAgain bool) Result {
 	res := Result{Host: hp.Name, Outcome: Applied}
+	if readAgain {
+		st, err := reg.List(ctx)
+		if err != nil {
+			return Result{Host: hp.Name, Outcome: Failed, Err: fmt.Errorf("read cloud registry again: %w", err)}
+		}
+		if hp.Fingerprint == "" || stateDigest(st) != hp.Fingerprint {
+			return Result{Host: hp.Name, Outcome: Failed, Err: fmt.Errorf("stale plan: the registry changed since the plan was made; nothing was changed in it")}
+		}
+	}
 	var failures []string
 	for ci := range hp.Changes {
 		ch := &hp.Changes[ci]

@@ -170,7 +170,7 @@ func TestApplyCloudResults(t *testing.T) {
 	st := &cloud.State{Bindings: []cloud.Binding{{Instance: "i-1", OS: "linux"}, {Instance: "i-2", OS: "linux"}}}
 	hp := PlanCloud(m, CloudRead{Cloud: m.Clouds[0], State: st})
 	reg := &fakeRegistry{fail: "bind ops i-1"}
-	res := ApplyCloud(context.Background(), hp, reg)
+	res := ApplyCloud(context.Background(), hp, reg, false)
 	if res.Outcome != Failed || !strings.Contains(res.Err.Error(), "InjectedFailure") {
 		t.Fatalf("%+v", res)
 	}
