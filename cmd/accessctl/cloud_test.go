@@ -138,6 +138,7 @@ keypairs:
 	if e, k := mutating(); len(e)+len(k) > 0 {
 		t.Fatalf("plan made mutating calls: ecs %v, kps %v", e, k)
 	}
+	t.Logf("first plan:\n%s", out)
 	code, out, _ = run("plan", "--format", "json")
 	var doc struct {
 		Hosts []struct {

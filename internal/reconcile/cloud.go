@@ -91,7 +91,7 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 		if have == nil {
 			o := op(name)
 			o.PublicKey = k.PublicKey
-			reason := fmt.Sprintf("import the public key of key pair %s into %s (public key only; the private key never leaves its owner)", name, providerName(c.Provider))
+			reason := fmt.Sprintf("import key pair %s (%s) into %s: its public key only; the private key never leaves its owner", name, keyText(k.PublicKey), providerName(c.Provider))
 			if note := manifest.EcsUndocumentedKey(k.PublicKey); note != "" && c.Provider == manifest.ProviderAlibaba {
 				reason += "; note: " + note
 			}
@@ -297,6 +297,13 @@ func describeKey(line string) map[string]any {
 }
 
 // describeRegistryKey is a registry's key pair: its key, else the registry's own fingerprint.
+func keyText(line string) string {
+	if d := describeKey(line); d != nil {
+		return fmt.Sprintf("%s %s", d["type"], d["fingerprint"])
+	}
+	return "unparsable key"
+}
+
 func describeRegistryKey(k cloud.KeyPair) map[string]any {
 	d := describeKey(k.PublicKey)
 	if d == nil {

@@ -199,14 +199,11 @@ func (r *Registry) listServers(ctx context.Context) ([]cloud.Binding, error) {
 	return out, nil
 }
 
-// notServed: the endpoint answered 404 without a KPS/ECS error code of its own, i.e. it does
-// not serve that API (a private endpoint or a test double for KPS alone).
+// notServed: the endpoint answered 404 to a list (or a detail just listed), i.e. it does not
+// serve that API (a private endpoint, or a test double for KPS alone).
 func notServed(err error) bool {
 	var ce *codeError
-	if !errors.As(err, &ce) || ce.status != http.StatusNotFound {
-		return false
-	}
-	return !strings.HasPrefix(ce.code, "KPS.") && !strings.HasPrefix(ce.code, "Ecs.")
+	return errors.As(err, &ce) && ce.status == http.StatusNotFound
 }
 
 // parseRecord reads accessctl's description: the marker, then optionally " servers=a,b".
