@@ -233,3 +233,104 @@ keypairs:
 		t.Fatalf("final plan: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestCloudFailuresIsolated: a registry that cannot be read, a registry op that fails and a
+// Windows instance (blocked) fail their registries (exit 3) and nothing else: the lab host and
+// the healthy registry are applied in the same run.
+func TestCloudFailuresIsolated(t *testing.T) {
+	l := lab.New(t, lab.HostSpec{Name: "web-1"})
+	ecs := ecssim.New("cn-hangzhou", ecssim.Instance{ID: "i-win", OS: "windows"})
+	t.Cleanup(ecs.Close)
+	kps := kpssim.New(cloudProject)
+	t.Cleanup(kps.Close)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", cloudTestAliAK)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", cloudTestAliSK)
+	t.Setenv("HUAWEICLOUD_SDK_AK", cloudTestHwAK)
+	t.Setenv("HUAWEICLOUD_SDK_SK", cloudTestHwSK)
+	ecs.FailNext("ImportKeyPair", 500, "InternalError")
+
+	dir := t.TempDir()
+	aliceKey := filepath.Join(dir, "alice")
+	if _, err := lab.GenerateKey(aliceKey, "alice@test"); err != nil {
+		t.Fatal(err)
+	}
+	ops := "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBPVR8IJrAyBOEPUKc0vCjkUOLE1Kiw27zRE8IVByllEP+lGCxKZ6oHw3tpjN+/GljQlT4teTRm+PB0sUJnmTEKc= ops@test"
+	h := l.ManifestHosts("web")[0]
+	manifest := fmt.Sprintf(`apiVersion: accessctl/v1
+clouds:
+  - {name: ecs, provider: alibaba, region: cn-hangzhou, endpoint: %q}
+  - {name: kps, provider: huawei, region: ap-southeast-3, endpoint: %q, project: %s}
+  - {name: broken, provider: alibaba, region: cn-hangzhou, endpoint: "http://127.0.0.1:1"}
+keypairs:
+  - {name: alice-laptop, publicKey: %s, clouds: [kps]}
+  - {name: ops, publicKey: %s, clouds: [ecs, kps]}
+users:
+  - {name: alice, keypairs: [alice-laptop]}
+hostGroups:
+  - {name: web, users: [alice], sshd: {permitRootLogin: "no"}}
+hosts:
+  - {name: %s, address: %s, port: %d, user: %s, groups: [web], cloud: {registry: ecs, instance: i-win, keypair: ops}}
+`, ecs.URL, kps.URL, cloudProject, strings.TrimSpace(readString(t, aliceKey+".pub")), ops, h.Name, h.Address, h.Port, h.User)
+	mpath := filepath.Join(dir, "access.yaml")
+	if err := os.WriteFile(mpath, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		full := append([]string{"-f", mpath, "--known-hosts", l.KnownHostsFile, "--identity", l.IdentityFile, "--ssh-config", "none"}, args[1:]...)
+		code := commands[args[0]].run(c, full)
+		if strings.Contains(stdout.String()+stderr.String(), cloudTestAliSK) {
+			t.Fatal("a credential appears in the output")
+		}
+		return code, stdout.String(), stderr.String()
+	}
+
+	code, out, errOut := run("plan")
+	if code != exitHost || !strings.Contains(out, "cloud broken: error: read cloud registry broken:") ||
+		!strings.Contains(out, "blocked: instance i-win runs Windows; ECS cannot bind key pairs to Windows instances") ||
+		!strings.Contains(out, "host web-1: ") {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	code, out, errOut = run("apply", "--yes", "--format", "json")
+	if code != exitHost {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var doc struct {
+		Hosts []struct {
+			Name, Status, Error string
+			Changes             []struct{ Resource, Name, Result string }
+		}
+		Summary struct{ HostsFailed int }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]string{}
+	results := map[string]string{}
+	for _, h := range doc.Hosts {
+		got[h.Name] = h.Status
+		for _, c := range h.Changes {
+			results[h.Name+" "+c.Resource+" "+c.Name] = c.Result
+		}
+	}
+	if got["web-1"] != "applied" || got["cloud kps"] != "applied" || got["cloud ecs"] != "failed" || got["cloud broken"] != "error" || doc.Summary.HostsFailed != 2 {
+		t.Errorf("statuses %v, hostsFailed %d\n%s", got, doc.Summary.HostsFailed, out)
+	}
+	if r := results["cloud ecs cloud_keypair ops"]; !strings.HasPrefix(r, "failed: ImportKeyPair ops: InternalError (HTTP 500)") {
+		t.Errorf("ecs import result: %q", r)
+	}
+	if r := results["cloud ecs cloud_binding i-win"]; !strings.HasPrefix(r, "blocked: ") {
+		t.Errorf("ecs binding result: %q", r)
+	}
+	if r := results["cloud kps cloud_keypair ops"]; r != "applied" {
+		t.Errorf("kps import result: %q", r)
+	}
+	if ecs.CallCount("AttachKeyPair") != 0 {
+		t.Error("a blocked binding reached the registry")
+	}
+	if len(kps.KeyPairs()) != 2 {
+		t.Errorf("kps: %+v", kps.KeyPairs())
+	}
+}
