@@ -334,3 +334,45 @@ hosts:
 		t.Errorf("kps: %+v", kps.KeyPairs())
 	}
 }
+
+// TestCloudOnlyManifest: a manifest with registries and no hosts plans and applies (no lab).
+func TestCloudOnlyManifest(t *testing.T) {
+	ecs := ecssim.New("cn-hangzhou", ecssim.Instance{ID: "i-1", OS: "linux"})
+	t.Cleanup(ecs.Close)
+	kps := kpssim.New(cloudProject)
+	t.Cleanup(kps.Close)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", cloudTestAliAK)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", cloudTestAliSK)
+	t.Setenv("HUAWEICLOUD_SDK_AK", cloudTestHwAK)
+	t.Setenv("HUAWEICLOUD_SDK_SK", cloudTestHwSK)
+	dir := t.TempDir()
+	mpath := filepath.Join(dir, "access.yaml")
+	manifest := fmt.Sprintf(`apiVersion: accessctl/v1
+clouds:
+  - {name: ecs, provider: alibaba, region: cn-hangzhou, endpoint: %q}
+  - {name: kps, provider: huawei, region: ap-southeast-3, endpoint: %q, project: %s}
+keypairs:
+  - name: ops
+    publicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEPk7uuXJLRCZW0yUfe9bHiCE5eh33b7hnWWMFKMNnlX ops@test
+    clouds: [ecs, kps]
+`, ecs.URL, kps.URL, cloudProject)
+	if err := os.WriteFile(mpath, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		code := commands[args[0]].run(c, append([]string{"-f", mpath}, args[1:]...))
+		return code, stdout.String(), stderr.String()
+	}
+	code, out, errOut := run("plan", "--detailed-exitcode")
+	if code != exitChanges || !strings.Contains(out, "ECS does not document Ed25519") {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = run("apply", "--yes"); code != exitOK || !strings.Contains(out, "host cloud ecs: applied") {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = run("plan", "--detailed-exitcode"); code != exitOK {
+		t.Fatalf("plan after apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
