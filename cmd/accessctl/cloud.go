@@ -20,6 +20,7 @@ import (
 // client applies its changes.
 type cloudRun struct {
 	wg    sync.WaitGroup
+	mu    sync.Mutex
 	reads []reconcile.CloudRead
 	regs  map[string]cloud.Registry
 	// fromFile: the plans come from a saved plan file; each registry is read again and refused
@@ -59,15 +60,18 @@ func (c *cli) startClouds(ctx context.Context, m *manifest.Manifest, o *fleetOpt
 	}
 	for i := range cr.reads {
 		r := &cr.reads[i]
-		reg, err := openRegistry(r.Cloud)
-		if err != nil {
-			r.Err = err
-			continue
-		}
-		cr.regs[r.Cloud.Name] = reg
 		cr.wg.Add(1)
 		go func() {
 			defer cr.wg.Done()
+			// Opening may itself reach the network (a credential chain, IAM for a project id).
+			reg, err := openRegistry(r.Cloud)
+			if err != nil {
+				r.Err = err
+				return
+			}
+			cr.mu.Lock()
+			cr.regs[r.Cloud.Name] = reg
+			cr.mu.Unlock()
 			r.State, r.Err = reg.List(ctx)
 		}()
 	}
