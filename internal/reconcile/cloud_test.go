@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -183,5 +185,23 @@ func TestApplyCloudResults(t *testing.T) {
 	}
 	if !strings.HasPrefix(results[2], "failed: ") || results[3] != "applied" || results[0] != "applied" {
 		t.Errorf("per-op results: %q", results)
+	}
+}
+
+func TestSameKeyFingerprintForms(t *testing.T) {
+	pk, _ := parseKey(cloudEcdsa)
+	md, sh := md5.Sum(pk.Marshal()), sha1.Sum(pk.Marshal())
+	for _, fp := range []string{colonHex(md[:]), "MD5:" + colonHex(md[:]), colonHex(sh[:]), describeKey(cloudEcdsa)["fingerprint"].(string)} {
+		if same, known := sameKey(cloudEcdsa, cloud.KeyPair{Name: "k", Fingerprint: fp}); !same || !known {
+			t.Errorf("%s: same=%v known=%v", fp, same, known)
+		}
+	}
+	other, _ := parseKey(cloudEd)
+	om := md5.Sum(other.Marshal())
+	if same, known := sameKey(cloudEcdsa, cloud.KeyPair{Name: "k", Fingerprint: colonHex(om[:])}); same || !known {
+		t.Errorf("another key's MD5: same=%v known=%v", same, known)
+	}
+	if _, known := sameKey(cloudEcdsa, cloud.KeyPair{Name: "k", Fingerprint: "weird"}); known {
+		t.Error("an unknown fingerprint form must not count as known")
 	}
 }
