@@ -64,6 +64,9 @@ func New(cfg cloud.Config) (*Registry, error) {
 // List reads all key pairs (IncludePublicKey) and all instances' key pairs and OS types.
 func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 	st := &cloud.State{KeyPairs: []cloud.KeyPair{}, Bindings: []cloud.Binding{}}
+	// A page that brings nothing new ends the walk too: an endpoint that ignores PageNumber
+	// must not make accessctl loop or count twice.
+	seenKP := map[string]bool{}
 	for page := int32(1); ; page++ {
 		var resp *ecs.DescribeKeyPairsResponse
 		err := r.retry(ctx, func() (err error) {
@@ -84,10 +87,13 @@ func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 			}
 			total = tea.Int32Value(resp.Body.TotalCount)
 		}
+		fresh := 0
 		for _, kp := range items {
-			if kp == nil {
+			if kp == nil || seenKP[tea.StringValue(kp.KeyPairName)] {
 				continue
 			}
+			fresh++
+			seenKP[tea.StringValue(kp.KeyPairName)] = true
 			k := cloud.KeyPair{Name: tea.StringValue(kp.KeyPairName), PublicKey: strings.TrimSpace(tea.StringValue(kp.PublicKey)),
 				Fingerprint: tea.StringValue(kp.KeyPairFingerPrint)}
 			if kp.Tags != nil {
@@ -99,11 +105,12 @@ func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 			}
 			st.KeyPairs = append(st.KeyPairs, k)
 		}
-		if len(items) == 0 || int32(len(st.KeyPairs)) >= total || page > 1000 {
+		if fresh == 0 || int32(len(st.KeyPairs)) >= total || page > 1000 {
 			break
 		}
 	}
 	seen := 0
+	seenIn := map[string]bool{}
 	for page := int32(1); ; page++ {
 		var resp *ecs.DescribeInstancesResponse
 		err := r.retry(ctx, func() (err error) {
@@ -123,15 +130,18 @@ func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 			}
 			total = tea.Int32Value(resp.Body.TotalCount)
 		}
+		fresh := 0
 		for _, in := range items {
-			if in == nil {
+			if in == nil || seenIn[tea.StringValue(in.InstanceId)] {
 				continue
 			}
+			fresh++
+			seenIn[tea.StringValue(in.InstanceId)] = true
 			seen++
 			st.Bindings = append(st.Bindings, cloud.Binding{Instance: tea.StringValue(in.InstanceId),
 				Keypair: tea.StringValue(in.KeyPairName), OS: strings.ToLower(tea.StringValue(in.OSType))})
 		}
-		if len(items) == 0 || int32(seen) >= total || page > 1000 {
+		if fresh == 0 || int32(seen) >= total || page > 1000 {
 			break
 		}
 	}

@@ -105,6 +105,7 @@ func (r *Registry) SetPoll(b cloud.Backoff) { r.poll = b }
 func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 	st := &cloud.State{KeyPairs: []cloud.KeyPair{}, Bindings: []cloud.Binding{}}
 	r.records = map[string][]string{}
+	seen := map[string]bool{} // an endpoint that ignores the marker must not loop
 	marker := ""
 	for page := 0; page < 1000; page++ {
 		req := &model.ListKeypairsRequest{Limit: str(keypairPage)}
@@ -118,9 +119,10 @@ func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 		n := 0
 		if resp.Keypairs != nil {
 			for _, item := range *resp.Keypairs {
-				if item.Keypair == nil || item.Keypair.Name == nil {
+				if item.Keypair == nil || item.Keypair.Name == nil || seen[*item.Keypair.Name] {
 					continue
 				}
+				seen[*item.Keypair.Name] = true
 				n++
 				k := item.Keypair
 				st.KeyPairs = append(st.KeyPairs, cloud.KeyPair{Name: *k.Name, PublicKey: strings.TrimSpace(val(k.PublicKey)), Fingerprint: val(k.Fingerprint)})
