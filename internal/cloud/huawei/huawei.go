@@ -177,6 +177,7 @@ func (r *Registry) List(ctx context.Context) (*cloud.State, error) {
 // listServers reads every server's key pair and OS type (ECS ListServersDetails).
 func (r *Registry) listServers(ctx context.Context) ([]cloud.Binding, error) {
 	out := []cloud.Binding{}
+	seen := map[string]bool{}
 	for offset := int32(1); offset < 10000; offset++ {
 		var resp *ecsmodel.ListServersDetailsResponse
 		err := r.retry(ctx, func() (err error) {
@@ -190,6 +191,10 @@ func (r *Registry) listServers(ctx context.Context) ([]cloud.Binding, error) {
 		n := 0
 		if resp.Servers != nil {
 			for _, s := range *resp.Servers {
+				if seen[s.Id] {
+					continue
+				}
+				seen[s.Id] = true
 				n++
 				out = append(out, cloud.Binding{Instance: s.Id, Keypair: s.KeyName, OS: strings.ToLower(s.Metadata["os_type"])})
 			}
