@@ -58,7 +58,8 @@ func PlanCloud(m *manifest.Manifest, r CloudRead) *HostPlan {
 	if r.Err != nil || r.State == nil {
 		hp.Status = StatusError
 		if r.Err != nil {
-			hp.Error = fmt.Sprintf("read cloud registry %s: %v", c.Name, r.Err)
+			// One line: provider errors (credential chains) come in several.
+			hp.Error = fmt.Sprintf("read cloud registry %s: %s", c.Name, strings.Join(strings.Fields(r.Err.Error()), " "))
 		} else {
 			hp.Error = fmt.Sprintf("read cloud registry %s: no answer", c.Name)
 		}
