@@ -204,6 +204,10 @@ keypairs:
 	if code, out, errOut = run("plan", "--out", planFile); code != exitOK {
 		t.Fatalf("plan --out: exit %d\n%s\n%s", code, out, errOut)
 	}
+	if b, err := os.ReadFile(planFile); err != nil || strings.Contains(string(b), cloudTestAliSK) || strings.Contains(string(b), cloudTestHwSK) ||
+		strings.Contains(string(b), cloudTestHwAK) || strings.Contains(string(b), cloudTestAliAK) {
+		t.Fatalf("the plan file holds a credential (or cannot be read: %v)", err)
+	}
 	ecs.BindDirect("i-other", "console-made")
 	code, out, errOut = run("apply", "--plan", planFile)
 	if code != exitHost || !strings.Contains(errOut, "cloud ecs: failed: stale plan") || ecs.CallCount("DetachKeyPair") != 0 {
