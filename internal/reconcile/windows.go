@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	winapply "github.com/accessctl/accessctl/internal/reconcile/windows"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -99,9 +100,9 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 	var all []queued
 	var pending []Op
 	secrets := map[string]*SecretRef{}
-	op := func(phase int, c hoststate.WinChange) *WindowsOp {
+	op := func(phase int, c winapply.Change) *WindowsOp {
 		wo := &WindowsOp{Change: c}
-		if ref := secrets[c.User]; ref != nil && (c.Op == hoststate.WinOpCreateUser || c.Op == hoststate.WinOpSetPassword) {
+		if ref := secrets[c.User]; ref != nil && (c.Op == winapply.OpCreateUser || c.Op == winapply.OpSetPassword) {
 			wo.Secret, wo.Stamp = ref, rec.Passwords[c.User]
 		}
 		all = append(all, queued{phase, len(all), wo})
@@ -165,13 +166,13 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 				if old != "" {
 					why = "the manifest's password differs from the one accessctl set"
 				}
-				op(first, hoststate.WinChange{Op: hoststate.WinOpSetPassword, User: name})
+				op(first, winapply.Change{Op: winapply.OpSetPassword, User: name})
 				add(Update, ResPassword, name, why, "differs", "set")
 			}
 		}
 		lu := live.User(name)
 		if lu == nil {
-			op(first, hoststate.WinChange{Op: hoststate.WinOpCreateUser, User: name, FullName: du.FullName, Description: winDescription, Disabled: !enabled})
+			op(first, winapply.Change{Op: winapply.OpCreateUser, User: name, FullName: du.FullName, Description: winDescription, Disabled: !enabled})
 			state := "enabled"
 			if !enabled {
 				state = "locked"
@@ -184,15 +185,15 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 			rec.Created = appendUnique(rec.Created, name)
 		} else {
 			if lu.FullName != du.FullName {
-				op(first, hoststate.WinChange{Op: hoststate.WinOpSetUser, User: name, FullName: du.FullName, Description: lu.Description})
+				op(first, winapply.Change{Op: winapply.OpSetUser, User: name, FullName: du.FullName, Description: lu.Description})
 				add(Update, ResUser, name, "full name differs", orNone(lu.FullName), orNone(du.FullName))
 			}
 			switch {
 			case enabled && !lu.Enabled:
-				op(first, hoststate.WinChange{Op: hoststate.WinOpEnableUser, User: name})
+				op(first, winapply.Change{Op: winapply.OpEnableUser, User: name})
 				add(Update, ResUser, name, fmt.Sprintf("%s is disabled; the manifest says present", name), "disabled", "enabled")
 			case !enabled && lu.Enabled:
-				op(later, hoststate.WinChange{Op: hoststate.WinOpDisableUser, User: name})
+				op(later, winapply.Change{Op: winapply.OpDisableUser, User: name})
 				add(Update, ResUser, name, fmt.Sprintf("%s is locked in the manifest: the account is disabled", name), "enabled", "locked")
 			}
 		}
@@ -204,10 +205,10 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 			has := sid != "" && g.HasMember(sid)
 			switch {
 			case want && !has:
-				op(first, hoststate.WinChange{Op: hoststate.WinOpAddMember, User: name, Group: g.SID})
+				op(first, winapply.Change{Op: winapply.OpAddMember, User: name, Group: g.SID})
 				add(Create, res, memberName(res, name, g), fmt.Sprintf("%s %s in the manifest: member of %s", name, what, groupWord(g)), "", g.SID)
 			case !want && has:
-				op(later, hoststate.WinChange{Op: hoststate.WinOpRemoveMember, User: name, Group: g.SID, SID: sid})
+				op(later, winapply.Change{Op: winapply.OpRemoveMember, User: name, Group: g.SID, SID: sid})
 				add(Delete, res, memberName(res, name, g), fmt.Sprintf("%s is a member of %s; the manifest does not grant it", name, groupWord(g)), g.SID, "")
 			}
 		}
@@ -231,7 +232,7 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		}
 		want := authorizedKeysText(du.Keys)
 		if reason, a, fix, ok := winKeysChange(name, want, cur); !ok {
-			op(keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: name, File: "user", Content: want, FixACL: fix})
+			op(keyOps, winapply.Change{Op: winapply.OpWriteKeys, User: name, File: "user", Content: want, FixACL: fix})
 			add(a, ResKeys, name, reason, keyCount(cur), plural(len(du.Keys), "key", "keys"))
 		}
 	}
@@ -251,7 +252,7 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		if !hoststate.ValidWinUserName(name) {
 			continue
 		}
-		op(removals, hoststate.WinChange{Op: hoststate.WinOpRemoveUser, User: name})
+		op(removals, winapply.Change{Op: winapply.OpRemoveUser, User: name})
 		why := fmt.Sprintf("%s is absent in the manifest", name)
 		if !absent {
 			why = fmt.Sprintf("accessctl created %s, and no group of %s lists it now", name, d.Host.Name)
@@ -292,7 +293,7 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		if len(all) > 0 || live.AdminKeys.Kind == hoststate.KindFile {
 			want := authorizedKeysText(all)
 			if reason, a, fix, ok := winKeysChange("administrators", want, live.AdminKeys); !ok {
-				op(keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, File: "admin", Content: want, FixACL: fix})
+				op(keyOps, winapply.Change{Op: winapply.OpWriteKeys, File: "admin", Content: want, FixACL: fix})
 				if len(foreign) > 0 {
 					reason += fmt.Sprintf("; %s not installed by accessctl kept", plural(len(foreign), "key", "keys"))
 				}
@@ -442,8 +443,8 @@ func verifyStamp(stamp, pw string) bool {
 // sources (lookupEnv for env, the file for file) and must match the stamp the plan was made
 // with: a password changed since the plan is refused. It holds plaintext passwords: send it,
 // then drop it.
-func WindowsChangeSet(hp *HostPlan, now time.Time, lookupEnv func(string) (string, bool)) (*hoststate.WinChangeSet, error) {
-	set := &hoststate.WinChangeSet{FormatVersion: "1"}
+func WindowsChangeSet(hp *HostPlan, now time.Time, lookupEnv func(string) (string, bool)) (*winapply.ChangeSet, error) {
+	set := &winapply.ChangeSet{FormatVersion: "1"}
 	var ops []*WindowsOp
 	for _, op := range allOps(hp.Changes) {
 		if op.Kind != OpWindows || op.Windows == nil {
@@ -480,7 +481,7 @@ func WindowsChangeSet(hp *HostPlan, now time.Time, lookupEnv func(string) (strin
 	if err != nil {
 		return nil, err
 	}
-	set.Changes = append(set.Changes, hoststate.WinChange{ID: len(set.Changes) + 1, Op: hoststate.WinOpWriteState, Content: string(b) + "\n"})
+	set.Changes = append(set.Changes, winapply.Change{ID: len(set.Changes) + 1, Op: winapply.OpWriteState, Content: string(b) + "\n"})
 	return set, nil
 }
 
@@ -504,7 +505,7 @@ func ApplyWindowsHost(ctx context.Context, hp *HostPlan, live *hoststate.Windows
 		res.Outcome, res.Err = Failed, err
 		return res
 	}
-	rep, err := hoststate.ApplyWindows(ctx, conn, set)
+	rep, err := winapply.Apply(ctx, conn, set)
 	for i := range set.Changes {
 		set.Changes[i].Password = ""
 	}
@@ -518,7 +519,7 @@ func ApplyWindowsHost(ctx context.Context, hp *HostPlan, live *hoststate.Windows
 	}
 	if err := checkWinWayIn(ctx, redial); err != nil {
 		inv := inverseWin(live, set, rep)
-		rrep, rerr := hoststate.ApplyWindows(ctx, conn, inv)
+		rrep, rerr := winapply.Apply(ctx, conn, inv)
 		if rerr != nil || rrep == nil || !rrep.OK {
 			res.Outcome = Failed
 			res.Err = fmt.Errorf("after the change accessctl could not log in again (%v) and the rollback failed", err)
@@ -534,15 +535,15 @@ func ApplyWindowsHost(ctx context.Context, hp *HostPlan, live *hoststate.Windows
 
 // winFailure turns a failed APPLY report into an outcome and an error that says exactly what
 // failed and what remained.
-func winFailure(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) (Outcome, error) {
+func winFailure(set *winapply.ChangeSet, rep *winapply.ApplyReport) (Outcome, error) {
 	var failed string
 	var left []string
 	for i, r := range rep.Results {
 		c := set.Changes[min(i, len(set.Changes)-1)]
 		switch r.Status {
-		case hoststate.WinFailed:
+		case winapply.Failed:
 			failed = fmt.Sprintf("%s %s: %s", c.Op, describe(c), r.Error)
-		case hoststate.WinNotRolledBack:
+		case winapply.NotRolledBack:
 			left = append(left, fmt.Sprintf("%s %s (%s)", c.Op, describe(c), r.Error))
 		}
 	}
@@ -553,11 +554,11 @@ func winFailure(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) (Out
 	return RolledBack, fmt.Errorf("%w; rolled back", err)
 }
 
-func notUndone(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) string {
+func notUndone(set *winapply.ChangeSet, rep *winapply.ApplyReport) string {
 	var left []string
 	for i, r := range rep.Results {
 		c := set.Changes[i]
-		if _, never := hoststate.WinNotUndoable[c.Op]; never && r.Status == hoststate.WinDone {
+		if _, never := winapply.NotUndoable[c.Op]; never && r.Status == winapply.Done {
 			left = append(left, c.Op+" "+describe(c))
 		}
 	}
@@ -567,11 +568,11 @@ func notUndone(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) strin
 	return " except " + strings.Join(left, ", ") + " (cannot be undone)"
 }
 
-func describe(c hoststate.WinChange) string {
+func describe(c winapply.Change) string {
 	switch {
-	case c.Op == hoststate.WinOpWriteKeys && c.File == "admin":
+	case c.Op == winapply.OpWriteKeys && c.File == "admin":
 		return "administrators_authorized_keys"
-	case c.Op == hoststate.WinOpWriteState:
+	case c.Op == winapply.OpWriteState:
 		return "state.json"
 	case c.Group != "":
 		return c.User + " in " + c.Group
@@ -580,48 +581,48 @@ func describe(c hoststate.WinChange) string {
 }
 
 // inverse undoes the changes a successful APPLY made, from the live state the plan was made from.
-func inverseWin(live *hoststate.Windows, set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) *hoststate.WinChangeSet {
-	inv := &hoststate.WinChangeSet{FormatVersion: "1"}
-	addInv := func(c hoststate.WinChange) {
+func inverseWin(live *hoststate.Windows, set *winapply.ChangeSet, rep *winapply.ApplyReport) *winapply.ChangeSet {
+	inv := &winapply.ChangeSet{FormatVersion: "1"}
+	addInv := func(c winapply.Change) {
 		c.ID = len(inv.Changes) + 1
 		inv.Changes = append(inv.Changes, c)
 	}
 	for i := len(set.Changes) - 1; i >= 0; i-- {
 		c := set.Changes[i]
-		if i >= len(rep.Results) || rep.Results[i].Status != hoststate.WinDone {
+		if i >= len(rep.Results) || rep.Results[i].Status != winapply.Done {
 			continue
 		}
 		switch c.Op {
-		case hoststate.WinOpCreateUser:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpRemoveUser, User: c.User})
-		case hoststate.WinOpSetUser:
+		case winapply.OpCreateUser:
+			addInv(winapply.Change{Op: winapply.OpRemoveUser, User: c.User})
+		case winapply.OpSetUser:
 			if u := live.User(c.User); u != nil {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpSetUser, User: c.User, FullName: u.FullName, Description: u.Description})
+				addInv(winapply.Change{Op: winapply.OpSetUser, User: c.User, FullName: u.FullName, Description: u.Description})
 			}
-		case hoststate.WinOpEnableUser:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpDisableUser, User: c.User})
-		case hoststate.WinOpDisableUser:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpEnableUser, User: c.User})
-		case hoststate.WinOpAddMember:
+		case winapply.OpEnableUser:
+			addInv(winapply.Change{Op: winapply.OpDisableUser, User: c.User})
+		case winapply.OpDisableUser:
+			addInv(winapply.Change{Op: winapply.OpEnableUser, User: c.User})
+		case winapply.OpAddMember:
 			if u := live.User(c.User); u != nil {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpRemoveMember, User: c.User, Group: c.Group, SID: u.SID})
+				addInv(winapply.Change{Op: winapply.OpRemoveMember, User: c.User, Group: c.Group, SID: u.SID})
 			}
-		case hoststate.WinOpRemoveMember:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpAddMember, User: c.User, Group: c.Group})
-		case hoststate.WinOpWriteKeys:
+		case winapply.OpRemoveMember:
+			addInv(winapply.Change{Op: winapply.OpAddMember, User: c.User, Group: c.Group})
+		case winapply.OpWriteKeys:
 			old := live.AdminKeys
 			if c.File == "user" {
 				old = live.UserKeys[c.User]
 			}
 			if old.Kind == hoststate.KindFile {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: c.User, File: c.File, Content: old.Content, FixACL: true})
+				addInv(winapply.Change{Op: winapply.OpWriteKeys, User: c.User, File: c.File, Content: old.Content, FixACL: true})
 			} else {
 				// Nothing was there: leave a file with no keys (APPLY does not delete key files).
-				addInv(hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: c.User, File: c.File, Content: ManagedHeader + "\n", FixACL: true})
+				addInv(winapply.Change{Op: winapply.OpWriteKeys, User: c.User, File: c.File, Content: ManagedHeader + "\n", FixACL: true})
 			}
-		case hoststate.WinOpWriteState:
+		case winapply.OpWriteState:
 			if live.State.Kind == hoststate.KindFile {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpWriteState, Content: live.State.Content})
+				addInv(winapply.Change{Op: winapply.OpWriteState, Content: live.State.Content})
 			}
 		}
 	}
