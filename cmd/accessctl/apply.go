@@ -112,33 +112,7 @@ func runApply(c *cli, args []string) int {
 	}, prog)
 	c.progressDone(prog)
 
-	// Closing summary: every host, with what happened.
-	applied, failed := 0, 0
-	for _, h := range p.Hosts {
-		switch {
-		case h.Status != reconcile.StatusOK:
-			failed++
-			errs[h.Name] = fmt.Errorf("%s: not read: %s", h.Name, h.Error)
-		case len(h.Changes) == 0:
-		default:
-			r, ok := results[h.Name]
-			if !ok {
-				r = reconcile.Result{Outcome: reconcile.Failed, Err: errs[h.Name]}
-			}
-			if r.Outcome == reconcile.Applied {
-				applied++
-				h.Status = string(reconcile.Applied)
-			} else {
-				failed++
-				h.Status = string(r.Outcome)
-				if r.Err != nil {
-					h.Error = r.Err.Error()
-				} else if e := errs[h.Name]; e != nil {
-					h.Error = e.Error()
-				}
-			}
-		}
-	}
+	applied, failed := settleApply(p, results, errs)
 	if o.format == "json" {
 		_ = report.RenderPlan(c.stdout, "json", p)
 	} else {
