@@ -245,7 +245,11 @@ func runCheck(c *cli, args []string) int {
 	if code != exitOK {
 		return code
 	}
-	if err := c.render(c.stdout, *format, res.findings, res.m.Files); err != nil {
+	rules := 0
+	if res.engine != nil {
+		rules = len(res.engine.RuleIDs())
+	}
+	if err := c.renderChecked(c.stdout, *format, res.findings, res.m.Files, checkedWhat(res.m, rules)); err != nil {
 		c.errorf("write report: %v", err)
 		return exitInvalid
 	}
@@ -265,11 +269,38 @@ func validFormat(f string) bool {
 }
 
 func (c *cli) render(w io.Writer, format string, findings []report.Finding, files []string) error {
+	return c.renderChecked(w, format, findings, files, "")
+}
+
+// renderChecked is render with a statement of what was checked before the text summary.
+func (c *cli) renderChecked(w io.Writer, format string, findings []report.Finding, files []string, checked string) error {
 	return report.Render(w, format, findings, report.Options{
 		Color:       format == "text" && report.ColorEnabled(w, c.getenv),
 		ToolVersion: version(),
 		Files:       files,
+		Checked:     checked,
 	})
+}
+
+// checkedWhat says what a manifest holds, for the closing line of check and validate:
+// "4 users, 5 key pairs, 3 host groups, 6 hosts" and, when rules ran, ", 14 rules".
+func checkedWhat(m *manifest.Manifest, rules int) string {
+	if m == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%s, %s, %s, %s", countOf(len(m.Users), "user"), countOf(len(m.Keypairs), "key pair"),
+		countOf(len(m.HostGroups), "host group"), countOf(len(m.Hosts), "host"))
+	if rules > 0 {
+		s += ", " + countOf(rules, "rule")
+	}
+	return s
+}
+
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func runValidate(c *cli, args []string) int {
@@ -296,7 +327,7 @@ func runValidate(c *cli, args []string) int {
 		return code
 	}
 	if len(diags) > 0 || *format != "text" {
-		if err := c.render(c.stdout, *format, diagFindings(diags), m.Files); err != nil {
+		if err := c.renderChecked(c.stdout, *format, diagFindings(diags), m.Files, checkedWhat(m, 0)); err != nil {
 			c.errorf("write report: %v", err)
 		}
 		if len(diags) > 0 {
@@ -304,7 +335,6 @@ func runValidate(c *cli, args []string) int {
 		}
 		return exitOK
 	}
-	fmt.Fprintf(c.stdout, "%s: valid: %d users, %d key pairs, %d host groups, %d hosts\n",
-		strings.Join(m.Files, ", "), len(m.Users), len(m.Keypairs), len(m.HostGroups), len(m.Hosts))
+	fmt.Fprintf(c.stdout, "%s: %s: valid\n", strings.Join(m.Files, ", "), checkedWhat(m, 0))
 	return exitOK
 }
