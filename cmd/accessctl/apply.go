@@ -28,7 +28,7 @@ func runApply(c *cli, args []string) int {
 			"changes); 1: invalid, denied or stale plan, nothing changed; 3: a host failed; 4: usage.")
 	var o fleetOptions
 	o.bind(fs)
-	planFile := fs.String("plan", "", "apply this saved plan (from plan --out); refused when a host changed since")
+	planFile := fs.String("plan", "", "apply this saved plan `FILE` (from plan --out); refused when a host changed since")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	if code, ok := c.parseFlags(fs, args); !ok {
 		return code

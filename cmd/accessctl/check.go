@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,31 +34,6 @@ func (o *checkOptions) bind(fs *flag.FlagSet, withBase bool) {
 		fs.StringVar(&o.base, "base", "", "previous revision of the manifest, a `PATH` or git:REV, for rules that judge a change")
 	}
 	fs.Var(&o.policyDirs, "policy", "extra policy `DIR` of *.rego files (repeatable)")
-}
-
-// newFlags makes a flag set whose errors and --help go to the CLI's streams.
-func (c *cli) newFlags(name, synopsis, about string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: accessctl %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args; ok=false means the caller returns code (0 for --help, 4 otherwise).
-func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(c.stdout)
-			fs.Usage()
-			return exitOK, false
-		}
-		return exitUsage, false
-	}
-	return exitOK, true
 }
 
 // load reads and validates the manifest; diagnostics are returned, usage problems printed.
@@ -224,10 +198,8 @@ func runCheck(c *cli, args []string) int {
 	var o checkOptions
 	fs := c.newFlags("check", "[-f PATH]... [--base PATH|git:REV] [--policy DIR]... [--format F]",
 		"Checks the manifest against the built-in policies (and yours, with --policy) without contacting\n"+
-			"any host. Exit 0 when nothing is denied, 1 when the manifest is invalid or a policy denies it.\n\n"+
-			"Examples:\n"+
-			"  accessctl check -f access.yaml\n"+
-			"  accessctl check -f access/ --base git:origin/main --format sarif > accessctl.sarif")
+			"any host. Exit 0 when nothing is denied, 1 when the manifest is invalid or a policy denies it.\n"+
+			"The text format ends with what was checked: users, key pairs, host groups, hosts, rules.")
 	o.bind(fs, true)
 	format := fs.String("format", "text", "output `FORMAT`: text, json, sarif, junit or github")
 	if code, ok := c.parseFlags(fs, args); !ok {
