@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +31,9 @@ warn := [[p, f] | f := data.accessctl.rules[p].warn[_]]`
 type Engine struct {
 	query rego.PreparedEvalQuery
 	rules []string
+	// Digest identifies the policies (built-in and the user's): "sha256:" + hex over every
+	// module's file name and text, in file order. A plan file records it.
+	Digest string
 }
 
 // RuleIDs are the rule ids the compiled policies can report, sorted: the string values of every
@@ -99,7 +104,16 @@ func New(ctx context.Context, extraDirs []string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policies: %w", err)
 	}
-	return &Engine{query: q, rules: ruleIDs(modules)}, nil
+	files := make([]string, 0, len(byFile))
+	for f := range byFile {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%s\x00", f, byFile[f].String())
+	}
+	return &Engine{query: q, rules: ruleIDs(modules), Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // Eval runs every rule on input (from BuildInput) and returns the findings located in m,
