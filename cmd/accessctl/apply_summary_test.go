@@ -32,7 +32,7 @@ func TestFinishApplyCountsRolledBack(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, exitHost)
 	}
 	var rep struct {
-		Hosts []struct{ Name, Status, Error string }
+		Hosts   []struct{ Name, Status, Error string }
 		Summary struct {
 			HostsFailed int `json:"hostsFailed"`
 		}
