@@ -105,9 +105,9 @@ func flagValues(cmd, name string) []string {
 		case "check", "validate":
 			return report.Formats()
 		case "plan":
-			return report.PlanFormats()
+			return fleetFormats(true)
 		}
-		return []string{"text", "json"}
+		return fleetFormats(false)
 	case "winrm-auth":
 		return []string{"ntlm", "basic"}
 	}

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/accessctl/accessctl/internal/report"
 )
 
 // Help, flag errors and the data shell completion is made from. Flags are plain standard-library
@@ -368,4 +371,23 @@ func commandNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// fleetFormats are the --format values of plan (plan=true) and of apply.
+func fleetFormats(plan bool) []string {
+	if plan {
+		return report.PlanFormats()
+	}
+	return []string{"text", "json"}
+}
+
+// checkFleetFormat reports whether format is one of plan's (plan=true) or apply's, printing the
+// usage error when it is not.
+func (c *cli) checkFleetFormat(format string, plan bool) bool {
+	formats := fleetFormats(plan)
+	if slices.Contains(formats, format) {
+		return true
+	}
+	c.errorf("--format %q: want %s or %s", format, strings.Join(formats[:len(formats)-1], ", "), formats[len(formats)-1])
+	return false
 }

@@ -48,7 +48,7 @@ func (o *fleetOptions) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.connectTimeout, "connect-timeout", sshtr.DefaultConnectTimeout, "bound on connecting to a host")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on all the work on one host")
 	fs.StringVar(&o.shard, "shard", "", "work on the stable `K/N` slice of the hosts")
-	fs.StringVar(&o.format, "format", "text", "output format: text or json")
+	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json; plan also markdown (a pull-request comment)")
 	fs.Var(&o.knownHosts, "known-hosts", "known_hosts `FILE` (repeatable; default ~/.ssh/known_hosts)")
 	fs.Var(&o.identities, "identity", "private key `FILE` to log in with (repeatable; the ssh-agent is used too)")
 	fs.BoolVar(&o.insecure, "insecure-skip-host-key-check", false, "accept any host key (INSECURE: anyone on the path can pose as the host)")
@@ -89,8 +89,7 @@ func (r *fleetRun) close() {
 // host in parallel, plans, and runs the policies again with input.live and input.plan. code is
 // not exitOK when the caller must return it at once.
 func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*fleetRun, int) {
-	if o.format != "text" && o.format != "json" {
-		c.errorf("--format %q: want text or json", o.format)
+	if !c.checkFleetFormat(o.format, !keepConns) {
 		return nil, exitUsage
 	}
 	var shard inventory.Shard
@@ -234,7 +233,7 @@ func (c *cli) showFindings(run *fleetRun) {
 }
 
 func runPlan(c *cli, args []string) int {
-	fs := c.newFlags("plan", "[-f PATH]... [-i FILE] [--limit GLOB] [--parallel N] [--out FILE] [--format text|json] [--detailed-exitcode]",
+	fs := c.newFlags("plan", "[-f PATH]... [-i FILE] [--limit GLOB] [--parallel N] [--out FILE] [--format text|json|markdown] [--detailed-exitcode]",
 		"Read the hosts and show what apply would change. Exit 0: no changes; 1: the manifest is invalid\nor denied; 2: changes pending (with --detailed-exitcode); 3: a host could not be read.")
 	var o fleetOptions
 	o.bind(fs)
