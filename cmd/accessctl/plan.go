@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/accessctl/accessctl/internal/inventory"
 	"github.com/accessctl/accessctl/internal/policy"
 	"github.com/accessctl/accessctl/internal/reconcile"
@@ -206,23 +204,6 @@ func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target,
 	}
 	run.mu.Unlock()
 	return hp
-}
-
-// progress returns a progress callback that draws on stderr while a terminal watches it, else nil.
-func (c *cli) progress(verb string) func(done, total, failed int) {
-	f, ok := c.stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return func(done, total, failed int) {
-		fmt.Fprintf(c.stderr, "\r\033[Kaccessctl: %s %d/%d hosts, %d failed", verb, done, total, failed)
-	}
-}
-
-func (c *cli) progressDone(p func(int, int, int)) {
-	if p != nil {
-		fmt.Fprint(c.stderr, "\r\033[K")
-	}
 }
 
 // showFindings prints the plan-time findings (warnings and denials) on stderr.

@@ -27,6 +27,8 @@ type cli struct {
 	describe func(fs *flag.FlagSet)
 	// isTerminal reports whether w is a terminal someone watches (progress); nil: term.IsTerminal.
 	isTerminal func(w io.Writer) bool
+	// progressLines are the progress lines being drawn (progress.go), innermost last.
+	progressLines []*progressLine
 }
 
 func (c *cli) errorf(format string, a ...any) {
