@@ -222,14 +222,23 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		b.WriteString(pullPrelude)
 	}
 	b.WriteString("\ndo_apply() {\n\tstart\n")
+	// Every step is journaled (and, in the test lab only, a point where a run can be interrupted).
+	n := 0
+	step := func(what string) {
+		n++
+		fmt.Fprintf(&b, "\tstep %d %s\n", n, q(what))
+	}
 	if st.accounts() {
+		step("back up the account databases")
 		b.WriteString("\tbackup_accounts\n")
 	}
 	for _, g := range st.groups {
+		step("groupadd " + g)
 		fmt.Fprintf(&b, "\tgetent group %s >/dev/null || groupadd -- %s || fail %s\n", q(g), q(g), q("groupadd "+g))
 	}
 	for _, u := range st.users {
 		if add := st.add[u]; add != nil {
+			step("useradd " + u)
 			// A new user gets its groups from useradd itself: one process less.
 			opts := add.Args
 			if gs := st.addGroups[u]; len(gs) > 0 {
@@ -239,20 +248,25 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 			continue
 		}
 		if args := st.mod[u]; len(args) > 0 {
+			step("usermod " + u)
 			fmt.Fprintf(&b, "\tusermod%s -- %s || fail %s\n", quotedOpts(args), q(u), q("usermod "+u))
 		}
 		if gs := st.addGroups[u]; len(gs) > 0 {
+			step("groups of " + u)
 			fmt.Fprintf(&b, "\tusermod -aG %s -- %s || fail %s\n", q(strings.Join(gs, ",")), q(u), q("add "+u+" to groups"))
 		}
 	}
 	if len(st.passwords) > 0 {
+		step("passwords")
 		heredoc(&b, "base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'", strings.Join(st.passwords, "\n")+"\n")
 	}
 	for _, u := range st.users {
 		switch {
 		case st.lock[u]:
+			step("lock " + u)
 			fmt.Fprintf(&b, "\tusermod -L -- %s && usermod -e 1970-01-02 -- %s || fail %s\n", q(u), q(u), q("lock "+u))
 		case st.unlock[u]:
+			step("unlock " + u)
 			fmt.Fprintf(&b, "\tusermod -e '' -- %s && usermod -U -- %s || fail %s\n", q(u), q(u), q("unlock "+u))
 		}
 	}
@@ -263,37 +277,49 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		}
 	}
 	if len(keyUsers) > 0 {
+		step("prepare ~/.ssh")
 		fmt.Fprintf(&b, "\tkeys_begin %s\n", strings.Join(keyUsers, " "))
 		for _, u := range st.users {
 			if k, ok := st.keys[u]; ok {
+				step("authorized_keys of " + u)
 				heredoc(&b, "keys "+q(u)+" <<'ACCESSCTL_DATA'", k)
 			}
 		}
+		step("rename the authorized_keys files into place")
 		b.WriteString("\tkeys_end\n")
 	}
 	switch {
 	case st.sudoers != nil:
+		step("sudoers drop-in")
 		heredoc(&b, "put "+q(hoststate.SudoersPath)+" 440 root:root check_sudoers <<'ACCESSCTL_DATA'", *st.sudoers)
 	case st.sudoersRm:
+		step("remove the sudoers drop-in")
 		fmt.Fprintf(&b, "\tbackup %s\n\trm -f -- %s || fail %s\n", q(hoststate.SudoersPath), q(hoststate.SudoersPath), q("remove "+hoststate.SudoersPath))
 	}
 	for _, d := range st.del {
+		step("userdel " + d.User)
 		rh := "0"
 		if d.RemoveHome {
 			rh = "1"
 		}
 		fmt.Fprintf(&b, "\tremove_user %s %s\n", q(d.User), rh)
 	}
+	if st.pull != nil {
+		step("pull mode")
+	}
 	writePullOps(&b, st.pull)
 	if s := st.sshd; s != nil {
+		step("sshd settings")
 		writeSshdOps(&b, s)
 	}
+	step("state record")
 	b.WriteString("\tmkdir -p /var/lib/accessctl || fail 'create /var/lib/accessctl'\n")
 	rec := hoststate.Record{}
 	if hp.Apply.Record != nil {
 		rec = *hp.Apply.Record
 	}
 	heredoc(&b, "put "+q(hoststate.StatePath)+" 600 root:root <<'ACCESSCTL_DATA'", recordJSON(rec, now))
+	step("changes made and verified; await confirmation")
 	b.WriteString("\tsay ok\n}\n\n")
 	b.WriteString(`main() {
 	case ${1:-} in
