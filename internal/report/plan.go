@@ -48,14 +48,15 @@ type changeGroup struct {
 	changes []reconcile.Change
 }
 
-// subject is what a change is about, for grouping: "user NAME" for everything a user has.
+// subject is what a change is about, for grouping: "user NAME" for everything a user has; a
+// host-wide resource (sshd, pull-mode files named by path, cloud key pairs) is its own subject.
 func subject(c reconcile.Change) string {
 	switch c.Resource {
-	case reconcile.ResUser, reconcile.ResKeys, reconcile.ResPassword, reconcile.ResSudo:
-		return "user " + c.Name
-	case reconcile.ResGroup:
+	case reconcile.ResUser, reconcile.ResKeys, reconcile.ResPassword, reconcile.ResSudo, reconcile.ResGroup:
 		user, _, _ := strings.Cut(c.Name, ":")
-		return "user " + user
+		if user != "" && !strings.ContainsAny(user, "/\\") {
+			return "user " + user
+		}
 	}
 	return c.Resource
 }
@@ -82,17 +83,10 @@ func groupChanges(cs []reconcile.Change) []changeGroup {
 	return append(users, other...)
 }
 
-// changeTitle is the first line of a change: its action and what it acts on. Within a user's
-// group the user's name is not repeated, except where the resource is named otherwise.
+// changeTitle is the first line of a change after its sign: the resource and its name, as in
+// "+ authorized_keys alice" (the sign says create, update or delete).
 func changeTitle(c reconcile.Change) string {
-	switch c.Resource {
-	case reconcile.ResUser, reconcile.ResKeys, reconcile.ResPassword, reconcile.ResSudo:
-		return fmt.Sprintf("%s %s", c.Action, c.Resource)
-	case reconcile.ResGroup:
-		_, g, _ := strings.Cut(c.Name, ":")
-		return fmt.Sprintf("%s group_membership %s", c.Action, g)
-	}
-	return fmt.Sprintf("%s %s %s", c.Action, c.Resource, c.Name)
+	return oneLine(c.Resource + " " + c.Name)
 }
 
 func hostCounts(h *reconcile.HostPlan) string {
