@@ -277,7 +277,7 @@ func countOf(n int, noun string) string {
 
 func runValidate(c *cli, args []string) int {
 	var o checkOptions
-	fs := c.newFlags("validate", "[-f PATH]...",
+	fs := c.newFlags("validate", "[-f PATH]... [-i FILE] [--format F]",
 		"Checks the manifest's schema, names and references, and nothing else: no policy runs and\n"+
 			"no host is contacted. Every problem is listed with file:line:column. Exit 0 valid, 1 invalid.")
 	fs.Var(&o.files, "f", "manifest `PATH`: a file or a directory of *.yaml files (repeatable; default access.yaml)")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -45,10 +46,25 @@ func AuthorizedKeys(args []string, stdout, stderr io.Writer, now time.Time) int 
 			"prints nothing and exits 1. Exit 4: usage error.\n\nFlags:\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
+	// The flag package prints its own error and the usage; --help goes to stdout, once.
+	fl.SetOutput(io.Discard)
+	err := fl.Parse(args)
+	fl.SetOutput(stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fl.SetOutput(stdout)
+			fl.Usage()
 			return ExitOK
 		}
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			msg = "unknown flag -" + name
+			if len(name) > 1 {
+				msg = "unknown flag --" + name
+			}
+		}
+		fmt.Fprintf(stderr, "%serror: %s\n", msgPrefix, msg)
+		fmt.Fprintf(stderr, "%shint: see 'accessctl-keys --help'\n", msgPrefix)
 		return ExitUsageErr
 	}
 	if fl.NArg() != 1 {
