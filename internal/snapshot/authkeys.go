@@ -44,7 +44,14 @@ func AuthorizedKeys(args []string, stdout, stderr io.Writer, now time.Time) int 
 			"snapshot is missing, unreadable, malformed, past its notAfter or (with --verify-key)\n"+
 			"not validly signed,\n"+
 			"prints nothing and exits 1. Exit 4: usage error.\n\nFlags:\n")
-		fl.PrintDefaults()
+		fl.VisitAll(func(f *flag.Flag) {
+			ph, usage := flag.UnquoteUsage(f)
+			if f.DefValue != "" {
+				usage += " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(w, "  --%-22s %s\n", f.Name+" "+ph, usage)
+		})
+		fmt.Fprintf(w, "  %-24s %s\n", "-h, --help", "show this help")
 	}
 	// The flag package prints its own error and the usage; --help goes to stdout, once.
 	fl.SetOutput(io.Discard)
