@@ -57,6 +57,7 @@ func subject(c reconcile.Change) string {
 		if user != "" && !strings.ContainsAny(user, "/\\") {
 			return "user " + user
 		}
+		return "files" // pull mode's files on the host, named by path
 	}
 	return c.Resource
 }

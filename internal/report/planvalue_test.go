@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -78,5 +79,23 @@ func TestMarkdownHostileValues(t *testing.T) {
 	out := b.String()
 	if strings.Count(out, "```") != 2 || strings.Contains(out, "\n# injected") || strings.Contains(out, "web`1") {
 		t.Errorf("markdown structure broken:\n%s", out)
+	}
+}
+
+func TestGroupChanges(t *testing.T) {
+	cs := []reconcile.Change{
+		{Resource: reconcile.ResSshd, Name: "passwordauthentication"},
+		{Resource: reconcile.ResKeys, Name: "bob"},
+		{Resource: reconcile.ResKeys, Name: "/etc/accessctl/snapshot.json"},
+		{Resource: reconcile.ResUser, Name: "alice"},
+		{Resource: reconcile.ResGroup, Name: "bob:docker"},
+		{Resource: "cloud_keypair", Name: "alice-laptop"},
+	}
+	var got []string
+	for _, g := range groupChanges(cs) {
+		got = append(got, fmt.Sprintf("%s:%d", g.title, len(g.changes)))
+	}
+	if want := "user bob:2 user alice:1 sshd:1 files:1 cloud_keypair:1"; strings.Join(got, " ") != want {
+		t.Errorf("groups %q, want %q", strings.Join(got, " "), want)
 	}
 }
