@@ -44,7 +44,7 @@ func runVersion(c *cli, args []string) int {
 
 func runPolicy(c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "test" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
 			return runPolicy(c, []string{"test", "--help"})
 		}
 		if len(args) == 0 {

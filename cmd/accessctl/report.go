@@ -17,7 +17,7 @@ func init() {
 }
 
 func runReport(c *cli, args []string) int {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
 		return runReportMerge(c, []string{"--help"})
 	}
 	if len(args) == 0 || args[0] != "merge" {
