@@ -99,3 +99,25 @@ func TestGroupChanges(t *testing.T) {
 		t.Errorf("groups %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// A fleet plan in markdown folds each host into a <details> block and lists unchanged hosts on
+// one line, so that a pull-request comment stays short.
+func TestMarkdownLargeFleet(t *testing.T) {
+	var hosts []*reconcile.HostPlan
+	for i := 0; i < 8; i++ {
+		h := &reconcile.HostPlan{Name: fmt.Sprintf("web-%d", i), Status: reconcile.StatusOK}
+		if i < 3 {
+			h.Changes = []reconcile.Change{{Action: reconcile.Create, Resource: reconcile.ResUser, Name: "alice", Reason: "alice is not on " + h.Name}}
+		}
+		hosts = append(hosts, h)
+	}
+	var b bytes.Buffer
+	if err := RenderPlan(&b, "markdown", reconcile.NewPlan(hosts)); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Count(out, "<details><summary>") != 3 || strings.Count(out, "</details>") != 3 ||
+		!strings.Contains(out, "No changes on 5 hosts: `web-3`, `web-4`, `web-5`, `web-6`, `web-7`") {
+		t.Errorf("markdown:\n%s", out)
+	}
+}
