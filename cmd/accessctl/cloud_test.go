@@ -292,7 +292,7 @@ hosts:
 
 	code, out, errOut := run("plan")
 	if code != exitHost || !strings.Contains(out, "cloud broken: error: read cloud registry broken:") ||
-		!strings.Contains(out, "blocked: instance i-win runs Windows; ECS cannot bind key pairs to Windows instances") ||
+		!strings.Contains(strings.ToLower(out), "blocked: instance i-win runs windows; ecs cannot bind key pairs to windows instances") ||
 		!strings.Contains(out, "host web-1: ") {
 		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errOut)
 	}
