@@ -90,6 +90,30 @@ func limitMatches(limit, name string) bool {
 	return false
 }
 
+// limitOnlyClouds: --limit selects registries ("cloud NAME") and no host, so the hosts' "matches
+// no host" error does not apply.
+func limitOnlyClouds(m *manifest.Manifest, limit string) bool {
+	if strings.TrimSpace(limit) == "" {
+		return false
+	}
+	for _, g := range strings.Split(limit, ",") {
+		if _, err := path.Match(strings.TrimSpace(g), ""); err != nil {
+			return false
+		}
+	}
+	for _, h := range m.Hosts {
+		if limitMatches(limit, h.Name) {
+			return false
+		}
+	}
+	for _, cl := range m.Clouds {
+		if limitMatches(limit, reconcile.CloudPlanName(cl.Name)) {
+			return true
+		}
+	}
+	return false
+}
+
 // plans waits for the reads and plans each registry.
 func (cr *cloudRun) plans(m *manifest.Manifest) []*reconcile.HostPlan {
 	cr.wg.Wait()

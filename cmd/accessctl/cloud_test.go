@@ -373,6 +373,13 @@ keypairs:
 	if code != exitChanges || !strings.Contains(out, "ECS does not document Ed25519") {
 		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// --limit selects registries by their plan name; a host-only limit leaves them out.
+	if code, out, errOut = run("plan", "--limit", "cloud k*"); code != exitOK || strings.Contains(out, "cloud ecs") || !strings.Contains(out, "cloud kps") {
+		t.Fatalf("plan --limit 'cloud k*': exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = run("plan", "--limit", "nothing*"); code != exitUsage {
+		t.Fatalf("plan --limit matching nothing: exit %d\n%s\n%s", code, out, errOut)
+	}
 	if code, out, errOut = run("apply", "--yes"); code != exitOK || !strings.Contains(out, "host cloud ecs: applied") {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
 	}

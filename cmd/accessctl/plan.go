@@ -115,6 +115,9 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 		IdentityFiles: o.identities, UseAgent: c.getenv("SSH_AUTH_SOCK") != "" || os.Getenv("SSH_AUTH_SOCK") != "",
 		ConnectTimeout: o.connectTimeout, InsecureIgnoreHostKey: o.insecure,
 	})
+	if err != nil && limitOnlyClouds(res.m, o.limit) {
+		targets, err = nil, nil // --limit 'cloud *': the registries alone (cloud.go)
+	}
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, exitUsage
