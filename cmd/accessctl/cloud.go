@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"path"
 	"strings"
 	"sync"
@@ -193,4 +194,72 @@ func (c *cli) applyClouds(ctx context.Context, cr *cloudRun, p *reconcile.Plan) 
 		wg.Wait()
 		return results
 	}
+}
+
+// discoverHosts adds to m.Hosts the instances of every registry with clouds[].discover (before
+// the hosts are selected and read). A registry that cannot be listed fails the run (exit 3):
+// planning without hosts the manifest asks for would look like "no changes". Instances the
+// manifest already names (by hosts[].cloud, name or address) are left to the manifest's entry.
+func (c *cli) discoverHosts(ctx context.Context, m *manifest.Manifest) int {
+	names, addrs, bound := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, h := range m.Hosts {
+		names[h.Name], addrs[h.Address] = true, true
+		if h.Cloud != nil {
+			bound[h.Cloud.Registry+"/"+h.Cloud.Instance] = true
+		}
+	}
+	for _, cl := range m.Clouds {
+		d := cl.Discover
+		if d == nil {
+			continue
+		}
+		reg, err := openRegistry(cl)
+		var found []cloud.Instance
+		if err == nil {
+			disc, ok := reg.(cloud.Discoverer)
+			if !ok {
+				err = fmt.Errorf("provider %s cannot list instances", cl.Provider)
+			} else {
+				k, v, _ := strings.Cut(d.Tag, "=")
+				found, err = disc.Discover(ctx, k, v)
+			}
+		}
+		if err != nil {
+			c.errorf("discover hosts in cloud registry %s: %s", cl.Name, strings.Join(strings.Fields(err.Error()), " "))
+			return exitHost
+		}
+		added := 0
+		for _, in := range found {
+			addr := in.PrivateIP
+			if d.Address == "public" {
+				addr = in.PublicIP
+			}
+			name := in.Name
+			if !manifest.ValidHostName(name) || names[name] {
+				name = in.ID
+			}
+			switch {
+			case bound[cl.Name+"/"+in.ID] || addrs[addr] && addr != "":
+				continue
+			case addr == "" || net.ParseIP(addr) == nil:
+				fmt.Fprintf(c.stderr, "accessctl: note: cloud registry %s: instance %s has no %s IP address; skipped\n", cl.Name, in.ID, d.Address)
+				continue
+			case !manifest.ValidHostName(name) || names[name]:
+				fmt.Fprintf(c.stderr, "accessctl: note: cloud registry %s: instance %s has no name a host may have; skipped\n", cl.Name, in.ID)
+				continue
+			}
+			h := manifest.Host{Name: name, Address: addr, OS: "linux", Transport: "ssh", Port: 22, User: d.User, Groups: append([]string{}, d.Groups...)}
+			if in.OS == "windows" {
+				h.OS, h.Transport, h.Port = "windows", "winrm", 5986
+			}
+			if d.Port != 0 {
+				h.Port = d.Port
+			}
+			names[name], addrs[addr] = true, true
+			m.Hosts = append(m.Hosts, h)
+			added++
+		}
+		fmt.Fprintf(c.stderr, "accessctl: note: cloud registry %s: %d hosts with tag %s\n", cl.Name, added, d.Tag)
+	}
+	return exitOK
 }

@@ -387,3 +387,56 @@ keypairs:
 		t.Fatalf("plan after apply: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestCloudDiscoverHosts: clouds[].discover makes a registry's tagged instances hosts (here the
+// ECS simulator reports a REAL lab host's address as an instance's private IP).
+func TestCloudDiscoverHosts(t *testing.T) {
+	l := lab.New(t, lab.HostSpec{Name: "disc-1"})
+	h := l.Hosts[0]
+	ecs := ecssim.New("cn-hangzhou",
+		ecssim.Instance{ID: "i-disc1", Name: h.Name, OS: "linux", Tags: map[string]string{"env": "prod"}, PrivateIP: h.Addr},
+		ecssim.Instance{ID: "i-dev", Name: "dev-1", OS: "linux", Tags: map[string]string{"env": "dev"}, PrivateIP: "192.0.2.10"})
+	t.Cleanup(ecs.Close)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", cloudTestAliAK)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", cloudTestAliSK)
+	dir := t.TempDir()
+	aliceKey := filepath.Join(dir, "alice")
+	if _, err := lab.GenerateKey(aliceKey, "alice@test"); err != nil {
+		t.Fatal(err)
+	}
+	mpath := filepath.Join(dir, "access.yaml")
+	manifest := fmt.Sprintf(`apiVersion: accessctl/v1
+clouds:
+  - name: ecs
+    provider: alibaba
+    region: cn-hangzhou
+    endpoint: %q
+    discover: {tag: env=prod, groups: [web], user: %s, port: %d}
+keypairs:
+  - {name: alice-laptop, publicKey: %s}
+users:
+  - {name: alice, keypairs: [alice-laptop]}
+hostGroups:
+  - {name: web, users: [alice], sshd: {permitRootLogin: "no"}}
+`, ecs.URL, l.AdminUser, h.Port, strings.TrimSpace(readString(t, aliceKey+".pub")))
+	if err := os.WriteFile(mpath, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		full := append([]string{"-f", mpath, "--known-hosts", l.KnownHostsFile, "--identity", l.IdentityFile, "--ssh-config", "none"}, args[1:]...)
+		return commands[args[0]].run(c, full), stdout.String(), stderr.String()
+	}
+	code, out, errOut := run("plan", "--detailed-exitcode")
+	if code != exitChanges || !strings.Contains(out, "host "+h.Name+": ") || strings.Contains(out, "dev-1") ||
+		!strings.Contains(errOut, "cloud registry ecs: 1 hosts with tag env=prod") {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = run("apply", "--yes"); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = run("plan", "--detailed-exitcode"); code != exitOK {
+		t.Fatalf("plan after apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -110,6 +110,9 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 		c.errorf("the manifest was denied; no host was contacted")
 		return nil, exitInvalid
 	}
+	if code := c.discoverHosts(ctx, res.m); code != exitOK {
+		return nil, code
+	}
 	targets, err := inventory.Targets(res.m, inventory.Options{
 		Limit: o.limit, Shard: shard, SSHConfigFile: o.sshConfig, KnownHostsFiles: o.knownHosts,
 		IdentityFiles: o.identities, UseAgent: c.getenv("SSH_AUTH_SOCK") != "" || os.Getenv("SSH_AUTH_SOCK") != "",

@@ -191,3 +191,17 @@ func ScrubError(err error, secrets ...string) error {
 type NoteError struct{ Note string }
 
 func (e *NoteError) Error() string { return e.Note }
+
+// Instance is an instance a registry's region runs, as an inventory entry.
+type Instance struct {
+	ID        string
+	Name      string
+	OS        string // "linux" | "windows" | ""
+	PrivateIP string
+	PublicIP  string
+}
+
+// Discoverer lists the instances that carry a tag (the inventory source of clouds[].discover).
+type Discoverer interface {
+	Discover(ctx context.Context, tagKey, tagValue string) ([]Instance, error)
+}

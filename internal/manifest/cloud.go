@@ -31,7 +31,7 @@ var (
 func (d *decoder) cloud(n *yaml.Node, path string) Cloud {
 	var c Cloud
 	d.record(path, n)
-	for _, f := range d.mapping(n, path, "name", "provider", "region", "endpoint", "project") {
+	for _, f := range d.mapping(n, path, "name", "provider", "region", "endpoint", "project", "discover") {
 		p := join(path, f.key.Value)
 		d.record(p, f.val)
 		switch f.key.Value {
@@ -69,6 +69,8 @@ func (d *decoder) cloud(n *yaml.Node, path string) Cloud {
 					c.Project = v
 				}
 			}
+		case "discover":
+			c.Discover = d.discover(f.val, p)
 		}
 	}
 	d.required(n, path, "name", c.Name != "" || d.hasKey(n, "name"))
@@ -98,6 +100,55 @@ func checkEndpoint(v string) string {
 		return "may use http:// only to a loopback address (127.0.0.1, ::1, localhost); use https://"
 	}
 	return "must start with https:// (or http:// to a loopback address)"
+}
+
+// tagRE: KEY=VALUE, printable ASCII without quotes or shell metacharacters.
+var tagRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._/@+-]{0,127}=[A-Za-z0-9:._/@+-]{0,128}$`)
+
+func (d *decoder) discover(n *yaml.Node, path string) *CloudDiscover {
+	c := CloudDiscover{Groups: []string{}, Address: "private"}
+	for _, f := range d.mapping(n, path, "tag", "groups", "user", "address", "port") {
+		p := join(path, f.key.Value)
+		d.record(p, f.val)
+		switch f.key.Value {
+		case "tag":
+			if v, ok := d.str(f.val, p); ok {
+				if !tagRE.MatchString(v) {
+					d.errorf(f.val, p, "tag must be KEY=VALUE (letters, digits and :._/@+-), not %q", safeText(v))
+				} else {
+					c.Tag = v
+				}
+			}
+		case "groups":
+			for i, it := range d.sequence(f.val, p) {
+				d.record(index(p, i), it)
+				if g := d.name(it, index(p, i), objectNameRE, "host group", `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`); g != "" {
+					c.Groups = append(c.Groups, g)
+				}
+			}
+		case "user":
+			c.User = d.name(f.val, p, loginNameRE, "login user", `^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
+		case "port":
+			c.Port, _ = d.integer(f.val, p, 1, 65535)
+		case "address":
+			if v, ok := d.str(f.val, p); ok {
+				if v != "private" && v != "public" {
+					d.errorf(f.val, p, "address must be private or public, not %q", safeText(v))
+				} else {
+					c.Address = v
+				}
+			}
+		}
+	}
+	r := d.resolve(n, path)
+	if r == nil || r.Kind != yaml.MappingNode {
+		return nil
+	}
+	d.required(r, path, "tag", d.hasKey(r, "tag"))
+	if c.Tag == "" {
+		return nil
+	}
+	return &c
 }
 
 func (d *decoder) hostCloud(n *yaml.Node, path string) *HostCloud {
@@ -143,6 +194,20 @@ func validateClouds(m *Manifest, keypairs map[string]int, errorf func(path, form
 		clouds[c.Name] = i
 		if c.Project != "" && c.Provider == ProviderAlibaba {
 			errorf(p+".project", "cloud registry %q: project is for provider huawei only", c.Name)
+		}
+	}
+	groups := map[string]bool{}
+	for _, g := range m.HostGroups {
+		groups[g.Name] = true
+	}
+	for i, c := range m.Clouds {
+		if c.Discover == nil {
+			continue
+		}
+		for j, g := range c.Discover.Groups {
+			if !groups[g] {
+				errorf(fmt.Sprintf("clouds[%d].discover.groups[%d]", i, j), "cloud registry %q puts its instances in host group %q, which is not defined under hostGroups", c.Name, g)
+			}
 		}
 	}
 	for i, k := range m.Keypairs {
@@ -266,3 +331,7 @@ func rsaBits(pk ssh.PublicKey) int {
 	}
 	return 0
 }
+
+// ValidHostName reports whether name may name a host (hosts[].name's rule), for hosts that come
+// from a registry's inventory (clouds[].discover).
+func ValidHostName(name string) bool { return objectNameRE.MatchString(name) }

@@ -55,6 +55,20 @@ type Cloud struct {
 	Endpoint string `json:"endpoint,omitempty"`
 	// Project is the Huawei project id (optional: else from the credentials and region).
 	Project string `json:"project,omitempty"`
+	// Discover adds the registry's instances with a tag to the inventory (optional).
+	Discover *CloudDiscover `json:"discover,omitempty"`
+}
+
+// CloudDiscover says which instances of a registry are hosts, and how they are reached.
+type CloudDiscover struct {
+	// Tag is KEY=VALUE: instances carrying that tag become hosts.
+	Tag    string   `json:"tag"`
+	Groups []string `json:"groups"`
+	User   string   `json:"user,omitempty"`
+	// Address is "private" (default) or "public": which of the instance's IP addresses to use.
+	Address string `json:"address"`
+	// Port is the SSH (or WinRM) port; 0: the default of the host's transport.
+	Port int `json:"port,omitempty"`
 }
 
 // HostCloud binds a host's cloud instance to a key pair in a registry.

@@ -322,3 +322,77 @@ func scrub(err error) error {
 	return cloud.ScrubError(err, os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET"), os.Getenv("ALIBABA_CLOUD_SECURITY_TOKEN"),
 		os.Getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"), os.Getenv("ALICLOUD_ACCESS_KEY_SECRET"))
 }
+
+// Discover lists the instances tagged tagKey=tagValue (DescribeInstances with a Tag filter).
+func (r *Registry) Discover(ctx context.Context, tagKey, tagValue string) ([]cloud.Instance, error) {
+	var out []cloud.Instance
+	seen := map[string]bool{}
+	for page := int32(1); page <= 1000; page++ {
+		var resp *ecs.DescribeInstancesResponse
+		err := r.retry(ctx, func() (err error) {
+			resp, err = r.client.DescribeInstances(&ecs.DescribeInstancesRequest{
+				RegionId: tea.String(r.cfg.Region), PageNumber: tea.Int32(page), PageSize: tea.Int32(instancePage),
+				Tag: []*ecs.DescribeInstancesRequestTag{{Key: tea.String(tagKey), Value: tea.String(tagValue)}},
+			})
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("DescribeInstances: %w", err)
+		}
+		var items []*ecs.DescribeInstancesResponseBodyInstancesInstance
+		total := int32(0)
+		if resp.Body != nil {
+			if resp.Body.Instances != nil {
+				items = resp.Body.Instances.Instance
+			}
+			total = tea.Int32Value(resp.Body.TotalCount)
+		}
+		fresh := 0
+		for _, in := range items {
+			if in == nil || seen[tea.StringValue(in.InstanceId)] || !hasTag(in, tagKey, tagValue) {
+				continue
+			}
+			id := tea.StringValue(in.InstanceId)
+			seen[id] = true
+			fresh++
+			i := cloud.Instance{ID: id, Name: tea.StringValue(in.InstanceName), OS: strings.ToLower(tea.StringValue(in.OSType))}
+			if in.VpcAttributes != nil && in.VpcAttributes.PrivateIpAddress != nil {
+				i.PrivateIP = first(in.VpcAttributes.PrivateIpAddress.IpAddress)
+			}
+			if in.PublicIpAddress != nil {
+				i.PublicIP = first(in.PublicIpAddress.IpAddress)
+			}
+			if i.PublicIP == "" && in.EipAddress != nil {
+				i.PublicIP = tea.StringValue(in.EipAddress.IpAddress)
+			}
+			out = append(out, i)
+		}
+		if fresh == 0 || int32(len(seen)) >= total {
+			break
+		}
+	}
+	return out, nil
+}
+
+// hasTag checks the tag again on the answer (an endpoint that ignores the filter must not turn
+// every instance into a host); an answer without tags is trusted to be filtered.
+func hasTag(in *ecs.DescribeInstancesResponseBodyInstancesInstance, k, v string) bool {
+	if in.Tags == nil || len(in.Tags.Tag) == 0 {
+		return true
+	}
+	for _, t := range in.Tags.Tag {
+		if t != nil && tea.StringValue(t.TagKey) == k && tea.StringValue(t.TagValue) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func first(l []*string) string {
+	for _, s := range l {
+		if s != nil && *s != "" {
+			return *s
+		}
+	}
+	return ""
+}

@@ -150,3 +150,17 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + d[i%10:i%10+1]
 }
+
+func TestDiscover(t *testing.T) {
+	_, r := open(t,
+		ecssim.Instance{ID: "i-1", Name: "web-1", OS: "linux", Tags: map[string]string{"env": "prod"}, PrivateIP: "10.0.0.1", PublicIP: "47.0.0.1"},
+		ecssim.Instance{ID: "i-2", OS: "windows", Tags: map[string]string{"env": "prod"}, PrivateIP: "10.0.0.2"},
+		ecssim.Instance{ID: "i-3", OS: "linux", Tags: map[string]string{"env": "dev"}, PrivateIP: "10.0.0.3"})
+	got, err := r.Discover(context.Background(), "env", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != (cloud.Instance{ID: "i-1", Name: "web-1", OS: "linux", PrivateIP: "10.0.0.1", PublicIP: "47.0.0.1"}) || got[1].OS != "windows" {
+		t.Fatalf("%+v", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -459,4 +460,61 @@ func val(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// Discover lists the servers tagged tagKey=tagValue: ListServersDetails (all pages), filtered by
+// the servers' tags ("KEY=VALUE" in the answer's tags list).
+func (r *Registry) Discover(ctx context.Context, tagKey, tagValue string) ([]cloud.Instance, error) {
+	var out []cloud.Instance
+	seen := map[string]bool{}
+	want := tagKey + "=" + tagValue
+	for offset := int32(1); offset < 10000; offset++ {
+		var resp *ecsmodel.ListServersDetailsResponse
+		err := r.retry(ctx, func() (err error) {
+			limit, off := int32(serverPage), offset
+			resp, err = r.ecs.ListServersDetails(&ecsmodel.ListServersDetailsRequest{Limit: &limit, Offset: &off})
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list servers: %w", err)
+		}
+		n := 0
+		if resp.Servers != nil {
+			for _, s := range *resp.Servers {
+				if seen[s.Id] {
+					continue
+				}
+				seen[s.Id] = true
+				n++
+				if s.Tags == nil || indexOf(*s.Tags, want) < 0 {
+					continue
+				}
+				i := cloud.Instance{ID: s.Id, Name: s.Name, OS: strings.ToLower(s.Metadata["os_type"])}
+				nets := make([]string, 0, len(s.Addresses))
+				for k := range s.Addresses {
+					nets = append(nets, k)
+				}
+				sort.Strings(nets) // the same address every run
+				for _, net := range nets {
+					for _, a := range s.Addresses[net] {
+						kind := ""
+						if a.OSEXTIPStype != nil {
+							kind = a.OSEXTIPStype.Value()
+						}
+						switch {
+						case kind == "floating" && i.PublicIP == "":
+							i.PublicIP = a.Addr
+						case kind != "floating" && i.PrivateIP == "":
+							i.PrivateIP = a.Addr
+						}
+					}
+				}
+				out = append(out, i)
+			}
+		}
+		if n < serverPage {
+			break
+		}
+	}
+	return out, nil
 }

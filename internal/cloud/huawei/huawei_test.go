@@ -190,3 +190,16 @@ func TestWithoutServerAPI(t *testing.T) {
 		t.Errorf("record: %q", d)
 	}
 }
+
+func TestDiscover(t *testing.T) {
+	_, r := open(t,
+		kpssim.Server{ID: "s-1", Name: "web-1", OS: "Linux", Tags: []string{"env=prod"}, PrivateIP: "192.168.0.1", PublicIP: "119.0.0.1"},
+		kpssim.Server{ID: "s-2", OS: "Linux", Tags: []string{"env=dev"}, PrivateIP: "192.168.0.2"})
+	got, err := r.Discover(context.Background(), "env", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != (cloud.Instance{ID: "s-1", Name: "web-1", OS: "linux", PrivateIP: "192.168.0.1", PublicIP: "119.0.0.1"}) {
+		t.Fatalf("%+v", got)
+	}
+}

@@ -47,6 +47,11 @@ type Instance struct {
 	ID      string
 	OS      string // "linux" | "windows"
 	KeyPair string
+	// Name, Tags and the addresses are what DescribeInstances reports for inventory.
+	Name      string
+	Tags      map[string]string
+	PrivateIP string
+	PublicIP  string
 	// PendingRestart: a key pair was attached or detached and the instance has not restarted
 	// (accessctl never restarts one).
 	PendingRestart bool
@@ -429,7 +434,10 @@ func (s *Server) describeInstances(params map[string]string, ok okFunc, fail fai
 		return
 	}
 	var ids []string
-	for id := range s.instances {
+	for id, in := range s.instances {
+		if k := params["Tag.1.Key"]; k != "" && in.Tags[k] != params["Tag.1.Value"] {
+			continue
+		}
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -437,8 +445,25 @@ func (s *Server) describeInstances(params map[string]string, ok okFunc, fail fai
 	items := []any{}
 	for _, id := range ids[from:to] {
 		in := s.instances[id]
-		items = append(items, map[string]any{"InstanceId": in.ID, "InstanceName": in.ID, "RegionId": s.Region,
-			"KeyPairName": in.KeyPair, "OSType": in.OS, "Status": "Running"})
+		name := in.Name
+		if name == "" {
+			name = in.ID
+		}
+		tags := []any{}
+		for k, v := range in.Tags {
+			tags = append(tags, map[string]any{"TagKey": k, "TagValue": v})
+		}
+		priv, pub := []string{}, []string{}
+		if in.PrivateIP != "" {
+			priv = append(priv, in.PrivateIP)
+		}
+		if in.PublicIP != "" {
+			pub = append(pub, in.PublicIP)
+		}
+		items = append(items, map[string]any{"InstanceId": in.ID, "InstanceName": name, "RegionId": s.Region,
+			"KeyPairName": in.KeyPair, "OSType": in.OS, "Status": "Running", "Tags": map[string]any{"Tag": tags},
+			"VpcAttributes":   map[string]any{"PrivateIpAddress": map[string]any{"IpAddress": priv}},
+			"PublicIpAddress": map[string]any{"IpAddress": pub}})
 	}
 	ok(map[string]any{"TotalCount": len(ids), "PageNumber": page, "PageSize": size, "Instances": map[string]any{"Instance": items}})
 }

@@ -45,6 +45,11 @@ type Server struct {
 	ID      string
 	OS      string // "Linux" | "Windows"
 	KeyName string
+	// Name, Tags ("KEY=VALUE") and the addresses are what the server list reports for inventory.
+	Name      string
+	Tags      []string
+	PrivateIP string
+	PublicIP  string
 }
 
 // Call is one logged request: "METHOD /path" (project id replaced by {project}) and its body.
@@ -516,8 +521,20 @@ func (s *Sim) listServers(r *http.Request, ok okFunc, fail failFunc) {
 	items := []any{}
 	for _, id := range ids[from:to] {
 		sv := s.servers[id]
-		items = append(items, map[string]any{"id": sv.ID, "name": sv.ID, "status": "ACTIVE", "key_name": sv.KeyName,
-			"metadata": map[string]string{"os_type": sv.OS}})
+		name := sv.Name
+		if name == "" {
+			name = sv.ID
+		}
+		addrs := []any{}
+		if sv.PrivateIP != "" {
+			addrs = append(addrs, map[string]any{"version": "4", "addr": sv.PrivateIP, "OS-EXT-IPS:type": "fixed"})
+		}
+		if sv.PublicIP != "" {
+			addrs = append(addrs, map[string]any{"version": "4", "addr": sv.PublicIP, "OS-EXT-IPS:type": "floating"})
+		}
+		tags := append([]string{}, sv.Tags...)
+		items = append(items, map[string]any{"id": sv.ID, "name": name, "status": "ACTIVE", "key_name": sv.KeyName,
+			"metadata": map[string]string{"os_type": sv.OS}, "tags": tags, "addresses": map[string]any{"vpc-1": addrs}})
 	}
 	ok(200, map[string]any{"count": len(ids), "servers": items})
 }
