@@ -231,6 +231,14 @@ func manifestDoc(m *manifest.Manifest, settings map[string]any, strengths []map[
 			d := map[string]any{"name": c.Name, "provider": c.Provider, "region": c.Region}
 			putString(d, "endpoint", c.Endpoint)
 			putString(d, "project", c.Project)
+			if c.Discover != nil {
+				disc := map[string]any{"tag": c.Discover.Tag, "groups": stringList(c.Discover.Groups), "address": c.Discover.Address}
+				putString(disc, "user", c.Discover.User)
+				if c.Discover.Port != 0 {
+					disc["port"] = c.Discover.Port
+				}
+				d["discover"] = disc
+			}
 			clouds[i] = d
 		}
 		doc["clouds"] = clouds
