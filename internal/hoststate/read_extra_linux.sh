@@ -1,0 +1,156 @@
+# accessctl read script, extra sections (docs/access.md): sent in front of read_linux.sh only
+# when a command asks for them, with leading arguments that read_linux.sh's main parses:
+#   +access     facts for every account that may log in: login.defs UID range, shadow status (never
+#               a hash), every AuthorizedKeysFile path, `sudo -l -U`
+#   +sudo=U,V   `sudo -l -U` for these users only (plan: effective sudo of the manifest's users)
+#   +usage      sshd's accepted-login records: journald, /var/log/auth.log*, /var/log/secure*
+# main calls extra_sections after its own sections, so $out (sshd -T), section, batch_ok, $cat and
+# $nonce are defined. Section kinds start with "ax_" or "usage_"; ParseLinux keeps them out of the
+# host's fingerprint, so a plan made with --usage still matches an apply made without.
+extra_sections() {
+	if [ -n "$ax_access" ]; then
+		ax_access_sections
+	elif [ -n "$ax_sudo" ]; then
+		# The list was checked by the controller: user names, comma-separated.
+		oldifs=$IFS
+		IFS=,
+		for u in $ax_sudo; do
+			ax_sudo_section "$u"
+		done
+		IFS=$oldifs
+	fi
+	if [ -n "$ax_usage" ]; then
+		usage_sections
+	fi
+}
+
+# ax_sudo_section USER: what sudo says USER may run; the name is the body's first line.
+ax_sudo_section() {
+	if command -v sudo >/dev/null 2>&1; then
+		{
+			printf '%s\n' "$1"
+			sudo -n -l -U "$1" 2>&1
+		} | section ax_sudo -
+	fi
+}
+
+ax_access_sections() {
+	umin=$(awk '$1 == "UID_MIN" { print $2; exit }' /etc/login.defs 2>/dev/null)
+	umax=$(awk '$1 == "UID_MAX" { print $2; exit }' /etc/login.defs 2>/dev/null)
+	printf 'uid_min=%s\nuid_max=%s\n' "$umin" "$umax" | section ax_logindefs -
+	# Candidates: root, the login.defs UID range, and any account whose shell is not a
+	# nologin/false; as user:uid:home lines.
+	cands=$(getent passwd | awk -F: -v lo="${umin:-1000}" -v hi="${umax:-60000}" '
+		$3 == 0 || ($3 >= lo+0 && $3 <= hi+0) || ($7 != "" && $7 !~ /(nologin|false)$/) { print $1 ":" $3 ":" $6 }')
+	names=$(printf '%s\n' "$cands" | cut -d: -f1)
+	# Shadow status, never the hash: usable, locked (!...), empty, none (* or too short).
+	# shellcheck disable=SC2086
+	getent shadow $names 2>/dev/null | awk -F: '{
+		s = "usable"
+		if ($2 == "") s = "empty"; else if ($2 ~ /^!/) s = "locked"; else if ($2 ~ /^\*/ || length($2) < 4) s = "none"
+		print $1 ":" s ":" $8 }' | section ax_shadow -
+	# AuthorizedKeysFile as sshd -T states it (tokens %h %u %U %%; relative to home).
+	akf=$(printf '%s\n' "$out" | awk 'tolower($1) == "authorizedkeysfile" { $1 = ""; print; exit }')
+	[ -n "$akf" ] || akf=".ssh/authorized_keys .ssh/authorized_keys2"
+	list=$(printf '%s\n' "$cands" | awk -F: -v pats="$akf" '
+		$1 != "" { n = split(pats, p, " ")
+		for (i = 1; i <= n; i++) {
+			s = p[i]; r = ""
+			while ((j = index(s, "%")) > 0) {
+				c = substr(s, j + 1, 1); r = r substr(s, 1, j - 1)
+				if (c == "h") r = r $3; else if (c == "u") r = r $1; else if (c == "U") r = r $2; else if (c == "%") r = r "%"; else r = r "%" c
+				s = substr(s, j + 2)
+			}
+			r = r s
+			if (substr(r, 1, 1) != "/") r = $3 "/" r
+			print $1 "\t" r
+		} }')
+	# One index line per path (user, path, kind, part of the batch), the regular files in one
+	# cat with the read script's unforgeable separators.
+	ax_index=
+	nf=0
+	set --
+	while IFS='	' read -r u p; do
+		[ -n "$u" ] || continue
+		if [ -f "$p" ] && batch_ok; then
+			ax_index=$ax_index$u'	'$p'	file	'$nf$nl
+			set -- "$@" "$p" /proc/self/environ
+			nf=$((nf + 1))
+		elif [ -f "$p" ]; then
+			{
+				printf '%s\t%s\n' "$u" "$p"
+				cat -- "$p"
+			} | section ax_keyfile -
+		elif [ -e "$p" ]; then
+			ax_index=$ax_index$u'	'$p'	other	-'$nl
+		fi
+	done <<EOF
+$list
+EOF
+	printf '%s' "$ax_index" | section ax_keyindex -
+	if [ "$nf" -gt 0 ]; then
+		env -i "ACCESSCTL_SEP=$nonce" "$cat" -- "$@" | section ax_keyfiles - sep="$nonce" n="$nf"
+	fi
+	for u in $names; do
+		ax_sudo_section "$u"
+	done
+}
+
+# usage_sections: the newest accepted-login record per user, method and key from each source,
+# and the oldest record each source reaches (docs/access.md, "Bounds"). Bounded: 64 MiB of log
+# files on disk, newest first (a plain file that does not fit is read from its end, a gzipped one
+# is left out), and 10 seconds per source where timeout(1) exists.
+usage_sections() {
+	command -v awk >/dev/null 2>&1 || return 0
+	tmo=
+	command -v timeout >/dev/null 2>&1 && tmo="timeout 10"
+	meta="tz=$(date +%z) now=$(date +%s)"
+	# The reducer keeps, per user, method and fingerprint, the newest "Accepted" line: the first
+	# one seen when rev=1 (newest first), else the last.
+	reduce='
+		index($0, "Accepted ") {
+			s = substr($0, index($0, "Accepted ") + 9); n = split(s, f, " ")
+			k = f[1] " " f[3]
+			for (i = 4; i <= n; i++) if (f[i] ~ /^SHA256:/) { k = k " " f[i]; break }
+			if (rev) { if (!(k in seen)) { seen[k] = 1; print } } else { last[k] = $0 }
+		}
+		END { if (!rev) for (k in last) print last[k] }'
+	if command -v journalctl >/dev/null 2>&1 && { [ -d /run/log/journal ] || [ -d /var/log/journal ]; }; then
+		{
+			echo "$meta"
+			printf '@first %s\n' "$($tmo journalctl -q --no-pager -o short-iso 2>/dev/null | head -n 1)"
+			$tmo journalctl -q --no-pager -r -o short-iso _COMM=sshd _COMM=sshd-session 2>/dev/null |
+				head -c 67108864 | awk -v rev=1 "$reduce"
+		} | section usage_journal -
+	fi
+	budget=67108864
+	for f in $(ls -1t /var/log/auth.log* /var/log/secure* 2>/dev/null); do
+		[ -f "$f" ] && [ ! -L "$f" ] || continue
+		size=$(wc -c <"$f")
+		trunc=0
+		case $f in
+		*.gz)
+			[ "$size" -le "$budget" ] || break
+			rd="gzip -dc"
+			;;
+		*)
+			rd=cat
+			if [ "$size" -gt "$budget" ]; then
+				rd="tail -c $budget"
+				trunc=1
+			fi
+			;;
+		esac
+		{
+			printf '%s\n' "$f"
+			echo "$meta mtime=$(stat -c %Y -- "$f") truncated=$trunc"
+			# shellcheck disable=SC2086
+			$tmo $rd -- "$f" 2>/dev/null | awk -v trunc="$trunc" '
+				NR == 1 && trunc == 1 { next }
+				!first { print "@first " $0; first = 1 }
+				{ print }' | awk -v rev=0 '/^@first / { print; next }'"$reduce"
+		} | section usage_file -
+		budget=$((budget - size))
+		[ "$budget" -gt 0 ] || break
+	done
+}
