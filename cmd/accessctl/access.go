@@ -252,3 +252,20 @@ func (c *cli) accessFindings(ctx context.Context, o *checkOptions, m *manifest.M
 	}
 	return exitOK
 }
+
+// planUsageInput is input.usage of plan --usage (nil without it): the login records each host's
+// read returned.
+func planUsageInput(run *fleetRun) any {
+	if !run.usage {
+		return nil
+	}
+	var hosts []access.UsageHost
+	for _, h := range run.plan.Hosts {
+		uh := access.UsageHost{Name: h.Name}
+		if h.Status == reconcile.StatusOK && h.Live != nil && h.Live.Linux != nil && h.Live.Linux.Extra != nil {
+			uh.OK, uh.Usage = true, h.Live.Linux.Extra.Usage
+		}
+		hosts = append(hosts, uh)
+	}
+	return access.UsageInput(time.Now(), hosts)
+}

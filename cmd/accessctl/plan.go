@@ -41,6 +41,8 @@ type fleetOptions struct {
 	sshConfig      string
 	winrm          winrmOptions
 	pull           pullFlags
+	// usage: plan --usage reads login records too (stale-key); access has its own flag.
+	usage bool
 }
 
 func (o *fleetOptions) bind(fs *flag.FlagSet) {
@@ -73,6 +75,7 @@ type fleetRun struct {
 	conns    map[string]transport.Conn
 	winrm    *winrmOptions
 	pull     *reconcile.PullOptions
+	usage    bool
 }
 
 func (r *fleetRun) close() {
@@ -124,7 +127,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 		c.errorf("%v", err)
 		return nil, exitUsage
 	}
-	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, winrm: &o.winrm, pull: pull}
+	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, winrm: &o.winrm, pull: pull, usage: o.usage}
 	if keepConns {
 		run.conns = map[string]transport.Conn{}
 	}
@@ -166,6 +169,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 
 	input, err := policy.BuildInput(res.m, res.base, policy.InputOptions{
 		LookupEnv: c.lookupEnv, Live: reconcile.LiveInput(run.plan), Plan: reconcile.PlanInput(run.plan),
+		Usage: planUsageInput(run),
 	})
 	if err != nil {
 		c.errorf("%v", err)
@@ -192,7 +196,7 @@ func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target,
 	}
 	conn := d.conn
 	hp := reconcile.PlanHost(ctx, run.check.m, t.Host, path, conn, reconcile.Options{
-		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today, Pull: run.pull,
+		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today, Pull: run.pull, Usage: run.usage,
 	})
 	run.mu.Lock()
 	if run.conns != nil && hp.Status == reconcile.StatusOK && len(hp.Changes) > 0 {
@@ -234,6 +238,7 @@ func runPlan(c *cli, args []string) int {
 	var o fleetOptions
 	o.bind(fs)
 	out := fs.String("out", "", "also write the plan as JSON to `FILE` (for apply --plan)")
+	fs.BoolVar(&o.usage, "usage", false, "also read sshd's login records and judge stale-key")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when changes are pending")
 	if code, ok := c.parseFlags(fs, args); !ok {
 		return code

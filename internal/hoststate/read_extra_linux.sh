@@ -11,10 +11,18 @@ extra_sections() {
 	if [ -n "$ax_access" ]; then
 		ax_access_sections
 	elif [ -n "$ax_sudo" ]; then
-		# The list was checked by the controller: user names, comma-separated.
+		# The list was checked by the controller: user names, comma-separated. A user that
+		# accessctl's own drop-in names is judged by the plan from that file: no sudo run.
+		ax_dropin=
+		if [ -f /etc/sudoers.d/accessctl ] && [ ! -L /etc/sudoers.d/accessctl ]; then
+			ax_dropin=$nl$(cat /etc/sudoers.d/accessctl)$nl
+		fi
 		oldifs=$IFS
 		IFS=,
 		for u in $ax_sudo; do
+			case $ax_dropin in
+			*"$nl$u "*) continue ;;
+			esac
 			ax_sudo_section "$u"
 		done
 		IFS=$oldifs

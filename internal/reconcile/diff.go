@@ -302,7 +302,7 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 	case hoststate.KindAbsent, "":
 		return fmt.Sprintf("authorized_keys for %s: %s to install", user, plural(len(want), "key", "keys")), Create
 	}
-	if f.Content == authorizedKeysText(want) {
+	if f.Content == authorizedKeysText(want) || keysEquivalent(want, f) {
 		return "", ""
 	}
 	live, invalid := hoststate.ParseAuthorizedKeys(f.Content)
@@ -414,6 +414,8 @@ func planSudo(d *Desired, live *hoststate.Linux, ops *hostOps, add func(Action, 
 		wantLevel[du.Name] = true
 		b.WriteString(sudoLine(du.Name, du.Sudo) + "\n")
 		switch cur, ok := liveLevel[du.Name]; {
+		case !ok && sudoGranted(live, du.Name, du.Sudo):
+			// Granted by another rule (a group, another sudoers file): nothing to do.
 		case !ok:
 			add(Create, ResSudo, du.Name, fmt.Sprintf("%s may run %s in the manifest", du.Name, sudoWords(du.Sudo)), "none", sudoWords(du.Sudo))
 		case cur != du.Sudo:

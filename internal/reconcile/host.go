@@ -50,7 +50,7 @@ func PlanHost(ctx context.Context, m *manifest.Manifest, h manifest.Host, path s
 	if err != nil {
 		return ErrorPlan(h, path, err)
 	}
-	live, err := hoststate.ReadLinux(ctx, conn, o.Login == "root", ReadUsers(m, o.Login))
+	live, err := hoststate.ReadLinuxWith(ctx, conn, o.Login == "root", ReadUsers(m, o.Login), readExtras(d, o))
 	if err != nil {
 		return ErrorPlan(h, path, fmt.Errorf("read host: %w", err))
 	}
