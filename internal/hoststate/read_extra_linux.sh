@@ -19,13 +19,15 @@ extra_sections() {
 		fi
 		oldifs=$IFS
 		IFS=,
-		for u in $ax_sudo; do
+		# shellcheck disable=SC2086
+		set -- $ax_sudo
+		IFS=$oldifs
+		for u in "$@"; do
 			case $ax_dropin in
 			*"$nl$u "*) continue ;;
 			esac
 			ax_sudo_section "$u"
 		done
-		IFS=$oldifs
 	fi
 	if [ -n "$ax_usage" ]; then
 		usage_sections

@@ -325,18 +325,6 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 	for _, g := range invOrder {
 		taken[g] = true
 	}
-	for _, g := range groups {
-		base := groupBase(g.hosts)
-		name := base
-		for i := 2; taken[name]; i++ {
-			name = fmt.Sprintf("%s-%d", base, i)
-		}
-		taken[name] = true
-		g.name = name
-		for _, h := range g.hosts {
-			hostGroup[h] = name
-		}
-	}
 	hostUsers := map[string]map[string]bool{}
 	for _, u := range outUsers {
 		for h := range u.hosts {
@@ -346,6 +334,53 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 			hostUsers[h][u.name] = true
 		}
 	}
+	// invUsers are the users of the inventory groups: those every host of the group has.
+	invUsers := map[string][]string{}
+	for _, g := range invOrder {
+		for _, u := range outUsers {
+			all := len(invGroups[g]) > 0
+			for _, h := range invGroups[g] {
+				all = all && hostUsers[h][u.name]
+			}
+			if all {
+				invUsers[g] = append(invUsers[g], u.name)
+			}
+		}
+	}
+	hostInv := map[string][]string{}
+	for _, h := range hosts {
+		hostInv[h.Host.Name] = h.Host.Groups
+	}
+	var kept []*group
+	for _, g := range groups {
+		// A group is only written when the inventory's groups do not already give its hosts
+		// exactly their users.
+		covered := true
+		for _, h := range g.hosts {
+			have := map[string]bool{}
+			for _, ig := range hostInv[h] {
+				for _, u := range invUsers[ig] {
+					have[u] = true
+				}
+			}
+			covered = covered && len(have) == len(g.users)
+		}
+		if covered {
+			continue
+		}
+		base := groupBase(g.hosts) + "-access"
+		name := base
+		for i := 2; taken[name]; i++ {
+			name = fmt.Sprintf("%s-%d", base, i)
+		}
+		taken[name] = true
+		g.name = name
+		for _, h := range g.hosts {
+			hostGroup[h] = name
+		}
+		kept = append(kept, g)
+	}
+	groups = kept
 
 	// Write it.
 	var b strings.Builder
@@ -427,18 +462,11 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 	}
 	b.WriteString("\nhostGroups:\n")
 	for _, g := range invOrder {
-		// Users every host of the inventory group has.
-		var us []string
-		for _, u := range outUsers {
-			all := true
-			for _, h := range invGroups[g] {
-				all = all && hostUsers[h][u.name]
-			}
-			if all && len(invGroups[g]) > 0 {
-				us = append(us, u.name)
-			}
+		fmt.Fprintf(&b, "  # inventory group %s (%s): the users all its hosts have\n  - name: %s\n    users: [%s]\n",
+			g, strings.Join(invGroups[g], ", "), g, strings.Join(invUsers[g], ", "))
+		if sshd := sshdComment(okHosts, invGroups[g]); sshd != "" {
+			b.WriteString(sshd)
 		}
-		fmt.Fprintf(&b, "  # inventory group %s: the users all its hosts have\n  - name: %s\n    users: [%s]\n", g, g, strings.Join(us, ", "))
 	}
 	for _, g := range groups {
 		fmt.Fprintf(&b, "  # hosts with this access: %s\n  - name: %s\n    users: [%s]\n", strings.Join(g.hosts, ", "), g.name, strings.Join(g.users, ", "))
@@ -570,9 +598,6 @@ func groupBase(hosts []string) string {
 		for !strings.HasPrefix(h, p) {
 			p = p[:len(p)-1]
 		}
-	}
-	if len(hosts) == 1 {
-		p = hosts[0]
 	}
 	p = strings.TrimRight(p, "0123456789-_.")
 	p = sanitize(p)
