@@ -257,8 +257,15 @@ func TestAccessLab(t *testing.T) {
 	if !strings.Contains(errOut, "stale-key") || !strings.Contains(errOut, `key pair \"ci-runner-7\"`) && !strings.Contains(errOut, "ci-runner-7") {
 		t.Errorf("no stale-key warning for alice's CI key:\n%s", errOut)
 	}
+	t.Logf("access --usage stderr:\n%s", errOut)
 	if strings.Contains(errOut, "alice-laptop\" of user") {
 		t.Errorf("alice-laptop was used today but is reported stale:\n%s", errOut)
+	}
+
+	// plan --usage judges stale-key too, and still plans nothing.
+	code, _, planErr := f.run(t, "plan", "-f", draft, "-i", f.inventory, "--usage", "--detailed-exitcode")
+	if code != exitOK || !strings.Contains(planErr, "stale-key") || !strings.Contains(planErr, "ci-runner-7") {
+		t.Errorf("plan --usage: exit %d\n%s", code, planErr)
 	}
 
 	// CSV: a header, then one row per host, account and path; the same run twice is identical.
@@ -273,6 +280,9 @@ func TestAccessLab(t *testing.T) {
 	if _, csv2, _ := f.run(t, "access", "-f", draft, "-i", f.inventory, "--format", "csv"); csv2 != csv1 {
 		t.Errorf("csv not stable:\n%s\n---\n%s", csv1, csv2)
 	}
+	t.Logf("csv:\n%s", csv1)
+	_, txtU, _ := f.run(t, "access", "-f", draft, "-i", f.inventory, "--usage")
+	t.Logf("text --usage:\n%s", txtU)
 	code, txt, _ := f.run(t, "access", "-i", f.inventory)
 	if code != exitOK || !strings.Contains(txt, "host web-2") || !strings.Contains(txt, "not in the manifest") {
 		t.Errorf("text (inventory only): exit %d\n%s", code, txt)
