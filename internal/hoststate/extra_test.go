@@ -148,3 +148,15 @@ func FuzzUsage(f *testing.F) {
 		}
 	})
 }
+
+// TestReadExtraScriptGolden pins the extra sections' script and command line.
+func TestReadExtraScriptGolden(t *testing.T) {
+	cmd, err := ReadLinuxCommandWith(false, []string{"alice"}, ReadExtras{Access: true, Usage: true, Sudo: []string{"alice", "bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "read_extra_linux.golden", []byte("$ "+cmd+"\n"+ReadExtraScript()))
+	if _, err := ReadLinuxCommandWith(true, nil, ReadExtras{Sudo: []string{"x,y"}}); err == nil {
+		t.Error("a hostile sudo user name was accepted")
+	}
+}

@@ -33,7 +33,7 @@ type Usage struct {
 	Logins []Login `json:"logins"`
 	// Since is the oldest time every source read reaches back to: a key unused since then is
 	// unused as far as the records know. Zero when there is no record at all.
-	Since time.Time `json:"since"`
+	Since  time.Time `json:"since"`
 	newest map[loginKey]time.Time
 }
 

@@ -55,9 +55,9 @@ type userOnHost struct {
 
 type keyInfo struct {
 	fp, publicKey, typ, comment string
-	options                    []string
-	users                      map[string]bool
-	firstUser                  string
+	options                     []string
+	users                       map[string]bool
+	firstUser                   string
 }
 
 // Build drafts the manifest from hosts, read at now.
