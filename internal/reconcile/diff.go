@@ -491,6 +491,9 @@ func planSudo(d *Desired, live *hoststate.Linux, p *linuxPlanner) {
 		}
 	case live.Sudoers.Kind == hoststate.KindFile && live.Sudoers.Content == want:
 		return
+	case len(cs) == 0 && !live.Sudoers.Exists():
+		// Every right is granted by other rules (sudoGranted): no drop-in is needed.
+		return
 	default:
 		op = Op{Kind: OpSudoers, Path: hoststate.SudoersPath, Content: &want}
 		if len(cs) == 0 {
