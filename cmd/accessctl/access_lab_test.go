@@ -28,7 +28,7 @@ type messyFleet struct {
 	pubs      map[string]string // name -> public key line
 }
 
-func newMessyFleet(t *testing.T) *messyFleet {
+func newMessyFleet(t testing.TB) *messyFleet {
 	t.Helper()
 	l := lab.New(t,
 		lab.HostSpec{Name: "web-1"},
@@ -45,7 +45,11 @@ func newMessyFleet(t *testing.T) *messyFleet {
 			t.Fatal(err)
 		}
 		f.keys[k.name] = p
-		f.pubs[k.name] = strings.TrimSpace(readString(t, p+".pub"))
+		pub, err := os.ReadFile(p + ".pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.pubs[k.name] = strings.TrimSpace(string(pub))
 	}
 	old := time.Now().Add(-200 * 24 * time.Hour)
 	for _, h := range l.Hosts {
@@ -101,7 +105,7 @@ func newMessyFleet(t *testing.T) *messyFleet {
 	return f
 }
 
-func fingerprintOf(t *testing.T, pub string) string {
+func fingerprintOf(t testing.TB, pub string) string {
 	t.Helper()
 	ks := access.KeysOf(pub)
 	if len(ks) != 1 {
@@ -111,7 +115,7 @@ func fingerprintOf(t *testing.T, pub string) string {
 }
 
 // run runs a command in-process against the fleet.
-func (f *messyFleet) run(t *testing.T, args ...string) (int, string, string) {
+func (f *messyFleet) run(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	full := append([]string{"--known-hosts", f.l.KnownHostsFile, "--identity", f.l.IdentityFile, "--ssh-config", "none"}, args[1:]...)

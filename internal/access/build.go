@@ -179,6 +179,9 @@ func Linux(name string, l *hoststate.Linux, d Desired, now time.Time) *Host {
 		if s, ok := x.Sudo[a.Name]; ok {
 			acc.Sudo = Sudo{Allowed: len(s.Rules) > 0, NoPasswd: s.NoPasswd(), Rules: s.Rules}
 		}
+		if a.UID == 0 {
+			acc.Sudo = Sudo{Allowed: true, NoPasswd: true, Rules: []string{"uid 0"}}
+		}
 
 		// Who may not log in at all.
 		if sh := path.Base(a.Shell); sh == "nologin" || sh == "false" {

@@ -55,10 +55,13 @@ ax_access_sections() {
 	names=$(printf '%s\n' "$cands" | cut -d: -f1)
 	# Shadow status, never the hash: usable, locked (!...), empty, none (* or too short).
 	# shellcheck disable=SC2086
-	getent shadow $names 2>/dev/null | awk -F: '{
+	shadow=$(getent shadow $names 2>/dev/null | awk -F: '{
 		s = "usable"
 		if ($2 == "") s = "empty"; else if ($2 ~ /^!/) s = "locked"; else if ($2 ~ /^\*/ || length($2) < 4) s = "none"
-		print $1 ":" s ":" $8 }' | section ax_shadow -
+		print $1 ":" s ":" $8 }')
+	printf '%s\n' "$shadow" | section ax_shadow -
+	ax_sudo_for=$(printf '%s\n' "$cands" | awk -F: -v lo="${umin:-1000}" -v hi="${umax:-60000}" '$2 >= lo+0 && $2 <= hi+0 { print $1 }')
+	ax_sudo_for=$ax_sudo_for$nl$(printf '%s\n' "$shadow" | awk -F: '$2 == "usable" || $2 == "empty" { print $1 }')
 	# AuthorizedKeysFile as sshd -T states it (tokens %h %u %U %%; relative to home).
 	akf=$(printf '%s\n' "$out" | awk 'tolower($1) == "authorizedkeysfile" { $1 = ""; print; exit }')
 	[ -n "$akf" ] || akf=".ssh/authorized_keys .ssh/authorized_keys2"
@@ -82,6 +85,12 @@ ax_access_sections() {
 	set --
 	while IFS='	' read -r u p; do
 		[ -n "$u" ] || continue
+		if [ -f "$p" ]; then
+			case "$nl$ax_sudo_for$nl" in
+			*"$nl$u$nl"*) ;;
+			*) ax_sudo_for=$ax_sudo_for$nl$u ;;
+			esac
+		fi
 		if [ -f "$p" ] && batch_ok; then
 			ax_index=$ax_index$u'	'$p'	file	'$nf$nl
 			set -- "$@" "$p" /proc/self/environ
@@ -101,7 +110,9 @@ EOF
 	if [ "$nf" -gt 0 ]; then
 		env -i "ACCESSCTL_SEP=$nonce" "$cat" -- "$@" | section ax_keyfiles - sep="$nonce" n="$nf"
 	fi
-	for u in $names; do
+	# sudo -l costs a process each: only for accounts in the UID range and those with a key
+	# file or a usable password (the others cannot log in to use it).
+	for u in $ax_sudo_for; do
 		ax_sudo_section "$u"
 	done
 }
@@ -114,10 +125,12 @@ usage_sections() {
 	command -v awk >/dev/null 2>&1 || return 0
 	tmo=
 	command -v timeout >/dev/null 2>&1 && tmo="timeout 10"
-	meta="tz=$(date +%z) now=$(date +%s)"
+	meta=$(date +'tz=%z now=%s')
 	# The reducer keeps, per user, method and fingerprint, the newest "Accepted" line: the first
-	# one seen when rev=1 (newest first), else the last.
+	# one seen when rev=1 (newest first), else the last. With first=1 it also prints the first
+	# whole line read ("@first ..."): how far back the source reaches.
 	reduce='
+		first && !done && !(NR == 1 && skip) { print "@first " $0; done = 1 }
 		index($0, "Accepted ") {
 			s = substr($0, index($0, "Accepted ") + 9); n = split(s, f, " ")
 			k = f[1] " " f[3]
@@ -136,29 +149,29 @@ usage_sections() {
 	budget=67108864
 	for f in $(ls -1t /var/log/auth.log* /var/log/secure* 2>/dev/null); do
 		[ -f "$f" ] && [ ! -L "$f" ] || continue
-		size=$(wc -c <"$f")
-		trunc=0
+		# shellcheck disable=SC2046
+		set -- $(stat -c '%Y %s' -- "$f")
+		mtime=$1 size=$2
 		case $f in
-		*.gz)
-			[ "$size" -le "$budget" ] || break
-			rd="gzip -dc"
-			;;
-		*)
-			rd=cat
-			if [ "$size" -gt "$budget" ]; then
-				rd="tail -c $budget"
-				trunc=1
-			fi
-			;;
+		*.gz) [ "$size" -le "$budget" ] || break ;;
 		esac
 		{
 			printf '%s\n' "$f"
-			echo "$meta mtime=$(stat -c %Y -- "$f") truncated=$trunc"
-			# shellcheck disable=SC2086
-			$tmo $rd -- "$f" 2>/dev/null | awk -v trunc="$trunc" '
-				NR == 1 && trunc == 1 { next }
-				!first { print "@first " $0; first = 1 }
-				{ print }' | awk -v rev=0 '/^@first / { print; next }'"$reduce"
+			case $f in
+			*.gz)
+				echo "$meta mtime=$mtime truncated=0"
+				$tmo gzip -dc -- "$f" 2>/dev/null | awk -v rev=0 -v first=1 "$reduce"
+				;;
+			*)
+				if [ "$size" -gt "$budget" ]; then
+					echo "$meta mtime=$mtime truncated=1"
+					tail -c "$budget" -- "$f" | awk -v rev=0 -v first=1 -v skip=1 "$reduce"
+				else
+					echo "$meta mtime=$mtime truncated=0"
+					awk -v rev=0 -v first=1 "$reduce" "$f"
+				fi
+				;;
+			esac
 		} | section usage_file -
 		budget=$((budget - size))
 		[ "$budget" -gt 0 ] || break
