@@ -1,6 +1,7 @@
 package hoststate
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -249,4 +250,22 @@ func userLike(s string) bool {
 		}
 	}
 	return true
+}
+
+// AddLog adds the records of one log file's text, last modified at modified (traditional stamps
+// take its year and zone), as if the host had read it.
+func (u *Usage) AddLog(name string, modified time.Time, text string) error {
+	_, off := modified.Zone()
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	tz := fmt.Sprintf("%c%02d%02d", sign, off/3600, off%3600/60)
+	first, _, _ := strings.Cut(text, "\n")
+	body := fmt.Sprintf("%s\ntz=%s mtime=%d truncated=0\n@first %s\n%s", name, tz, modified.Unix(), first, text)
+	if err := u.addSource(false, []byte(body)); err != nil {
+		return err
+	}
+	u.finish()
+	return nil
 }
