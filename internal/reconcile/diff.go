@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/names"
 	"golang.org/x/crypto/ssh"
 	"regexp"
 	"sort"
@@ -13,8 +14,6 @@ import (
 	"github.com/accessctl/accessctl/internal/hoststate"
 	"github.com/accessctl/accessctl/internal/manifest"
 )
-
-var groupNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 // SshdOp is accessctl's sshd settings: the file to write, and what sshd -T must show after.
 type SshdOp struct {
@@ -183,7 +182,7 @@ func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *host
 		}
 	}
 	for _, g := range u.Groups {
-		if !groupNameRE.MatchString(g) {
+		if !names.Group(g) {
 			return fmt.Errorf("user %s: invalid group name %q", u.Name, g)
 		}
 		if have[g] {

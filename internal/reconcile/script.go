@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/names"
 	"regexp"
 	"sort"
 	"strings"
@@ -104,7 +105,7 @@ func stepsOf(changes []Change) (*linuxSteps, error) {
 		}
 		switch op.Kind {
 		case OpGroupAdd:
-			if !groupNameRE.MatchString(op.Group) {
+			if !names.Group(op.Group) {
 				return nil, fmt.Errorf("invalid group name %q in the plan", op.Group)
 			}
 			if !seenGroup[op.Group] {
@@ -125,7 +126,7 @@ func stepsOf(changes []Change) (*linuxSteps, error) {
 			st.mod[op.User] = append(st.mod[op.User], op.Args...)
 		case OpAddGroups:
 			for _, g := range op.Groups {
-				if !groupNameRE.MatchString(g) {
+				if !names.Group(g) {
 					return nil, fmt.Errorf("invalid group name %q in the plan", g)
 				}
 			}
