@@ -46,11 +46,11 @@ func sampleLinux(t *testing.T) *hoststate.Linux {
 				},
 				"bob": {{Path: "/home/bob/.ssh/authorized_keys", Kind: hoststate.KindFile, Content: keyA + "\n"}},
 			},
-			Sudo: map[string]hoststate.SudoRights{"alice": {Rules: []string{"(ALL : ALL) ALL"}}},
+			Sudo:  map[string]hoststate.SudoRights{"alice": {Rules: []string{"(ALL : ALL) ALL"}}},
 			Usage: u,
 		},
 	}
-	if err := u.AddLog("/var/log/auth.log", time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC), "Nov 28 10:00:00 h sshd[1]: Accepted publickey for alice from 10.1.1.1 port 1 ssh2: ED25519 " + fp(t, keyA)); err != nil {
+	if err := u.AddLog("/var/log/auth.log", time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC), "Nov 28 10:00:00 h sshd[1]: Accepted publickey for alice from 10.1.1.1 port 1 ssh2: ED25519 "+fp(t, keyA)); err != nil {
 		t.Fatal(err)
 	}
 	_ = now

@@ -152,18 +152,15 @@ func ReadLinuxWith(ctx context.Context, c transport.Conn, root bool, users []str
 	return l, nil
 }
 
-// ReadLinuxCommandWith is ReadLinuxCommand with the extras' leading +words.
+// ReadLinuxCommandWith is ReadLinuxCommand with the extras' leading +words before the users.
 func ReadLinuxCommandWith(root bool, users []string, x ReadExtras) (string, error) {
-	cmd, err := ReadLinuxCommand(root, users)
-	if err != nil {
-		return "", err
-	}
-	var words []string
+	var b strings.Builder
+	b.WriteString("sh -s --")
 	if x.Access {
-		words = append(words, "+access")
+		b.WriteString(" +access")
 	}
 	if x.Usage {
-		words = append(words, "+usage")
+		b.WriteString(" +usage")
 	}
 	if len(x.Sudo) > 0 {
 		for _, u := range x.Sudo {
@@ -171,9 +168,15 @@ func ReadLinuxCommandWith(root bool, users []string, x ReadExtras) (string, erro
 				return "", fmt.Errorf("invalid user name %q", u)
 			}
 		}
-		words = append(words, ShellQuote("+sudo="+strings.Join(x.Sudo, ",")))
+		b.WriteString(" " + ShellQuote("+sudo="+strings.Join(x.Sudo, ",")))
 	}
-	return strings.Replace(cmd, "sh -s --", "sh -s -- "+strings.Join(words, " "), 1), nil
+	for _, u := range users {
+		if !ValidUserName(u) {
+			return "", fmt.Errorf("invalid user name %q", u)
+		}
+		b.WriteString(" " + ShellQuote(u))
+	}
+	return transport.Privileged{Root: root}.Command(b.String()), nil
 }
 
 // ReadExtraScript is the extra sections' script, sent in front of ReadLinuxScript.
