@@ -2,6 +2,7 @@ package hoststate
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	_ "embed"
 	"fmt"
@@ -249,11 +250,25 @@ func (p *extraParser) section(s section) error {
 		}
 		p.addKeyFile(u, KeyFile{Path: path, Kind: KindFile, Content: content})
 	case "ax_sudo":
-		name, out, _ := strings.Cut(string(s.body), "\n")
+		// "@@sudo NAME BASE64" per user (inside the base64 body, so unforgeable by sudo's output).
 		if x.Sudo == nil {
 			x.Sudo = map[string]SudoRights{}
 		}
-		x.Sudo[name] = parseSudoList(out)
+		for _, l := range lines(s.body) {
+			f := strings.Fields(l)
+			if len(f) < 2 || f[0] != "@@sudo" {
+				continue
+			}
+			var out []byte
+			if len(f) == 3 {
+				b, err := base64.StdEncoding.DecodeString(f[2])
+				if err != nil {
+					return fmt.Errorf("sudo output of %s: bad base64", f[1])
+				}
+				out = b
+			}
+			x.Sudo[f[1]] = parseSudoList(string(out))
+		}
 	case "usage_journal", "usage_file":
 		if x.Usage == nil {
 			x.Usage = &Usage{}

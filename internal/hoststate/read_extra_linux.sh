@@ -22,31 +22,41 @@ extra_sections() {
 		# shellcheck disable=SC2086
 		set -- $ax_sudo
 		IFS=$oldifs
+		ax_want=
 		for u in "$@"; do
 			case $ax_dropin in
-			*"$nl$u "*) continue ;;
+			*"$nl$u "*) ;;
+			*) ax_want="$ax_want $u" ;;
 			esac
-			ax_sudo_section "$u"
 		done
+		# shellcheck disable=SC2086
+		ax_sudo_all $ax_want
 	fi
 	if [ -n "$ax_usage" ]; then
 		usage_sections
 	fi
 }
 
-# ax_sudo_section USER: what sudo says USER may run; the name is the body's first line.
-ax_sudo_section() {
-	if command -v sudo >/dev/null 2>&1; then
-		{
-			printf '%s\n' "$1"
-			sudo -n -l -U "$1" 2>&1
-		} | section ax_sudo -
-	fi
+# ax_sudo_all USER...: what sudo says each USER may run, one "@@sudo NAME BASE64" line per user in
+# one section. The sudo processes run side by side (each costs about as much as a fork of sudo
+# and a parse of sudoers); every line is written whole by one printf, shorter than PIPE_BUF.
+ax_sudo_all() {
+	[ $# -gt 0 ] && command -v sudo >/dev/null 2>&1 || return 0
+	for u in "$@"; do
+		(
+			o=$(sudo -n -l -U "$u" 2>&1 | head -c 3000 | base64 | tr -d '\n')
+			printf '@@sudo %s %s\n' "$u" "$o"
+		) &
+	done | section ax_sudo -
+	wait
 }
 
 ax_access_sections() {
-	umin=$(awk '$1 == "UID_MIN" { print $2; exit }' /etc/login.defs 2>/dev/null)
-	umax=$(awk '$1 == "UID_MAX" { print $2; exit }' /etc/login.defs 2>/dev/null)
+	# shellcheck disable=SC2046
+	set -- $(awk '$1 == "UID_MIN" { lo = $2 } $1 == "UID_MAX" { hi = $2 } END { print lo + 0, hi + 0 }' /etc/login.defs 2>/dev/null)
+	umin=${1:-0} umax=${2:-0}
+	[ "$umin" -gt 0 ] 2>/dev/null || umin=
+	[ "$umax" -gt 0 ] 2>/dev/null || umax=
 	printf 'uid_min=%s\nuid_max=%s\n' "$umin" "$umax" | section ax_logindefs -
 	# Candidates: root, the login.defs UID range, and any account whose shell is not a
 	# nologin/false; as user:uid:home lines.
@@ -112,9 +122,8 @@ EOF
 	fi
 	# sudo -l costs a process each: only for accounts in the UID range and those with a key
 	# file or a usable password (the others cannot log in to use it).
-	for u in $ax_sudo_for; do
-		ax_sudo_section "$u"
-	done
+	# shellcheck disable=SC2086
+	ax_sudo_all $ax_sudo_for
 }
 
 # usage_sections: the newest accepted-login record per user, method and key from each source,
