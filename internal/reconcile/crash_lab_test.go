@@ -151,6 +151,18 @@ func TestInterruptEveryStep(t *testing.T) {
 	if r, err := lab.SSH(ctx, host, "alice", keyFile, "sudo -n true && echo root-ok"); err != nil || !strings.Contains(r.Stdout, "root-ok") {
 		t.Errorf("alice: login and sudo: %+v %v", r, err)
 	}
+	// alice leaves a group the manifest no longer lists for her (the new op of issue 9's note).
+	m.Users[0].Groups = nil
+	hp = PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
+	if res := ApplyHost(ctx, hp, hp.Live, conn, redial, ao); res.Outcome != Applied {
+		t.Fatalf("apply without the group: %s %v", res.Outcome, res.Err)
+	}
+	if out := host.MustExec(t, "id -nG alice"); strings.Contains(out, "developers") {
+		t.Errorf("alice is still in developers: %q", out)
+	}
+	if hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o); len(hp.Changes) != 0 {
+		t.Errorf("changes after leaving the group: %+v", hp.Changes)
+	}
 	if out := host.MustExec(t, "getent passwd carol || echo gone"); out != "gone\n" {
 		t.Errorf("carol: %q", out)
 	}

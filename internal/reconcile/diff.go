@@ -7,6 +7,7 @@ import (
 	"github.com/accessctl/accessctl/internal/names"
 	"golang.org/x/crypto/ssh"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -200,6 +201,22 @@ func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *host
 		ops = append(ops, Op{Kind: OpAddGroups, User: u.Name, Groups: []string{g}})
 		p.add(Create, ResGroup, u.Name+":"+g, reason, nil, g, ops...)
 	}
+	// Groups accessctl managed for the user that the manifest no longer lists are left.
+	listed := map[string]bool{}
+	for _, g := range u.Groups {
+		listed[g] = true
+	}
+	for _, g := range live.Record.Groups[u.Name] {
+		if !listed[g] && have[g] && names.Group(g) {
+			p.add(Delete, ResGroup, u.Name+":"+g, fmt.Sprintf("%s is a member of %s, which the manifest no longer lists for %s", u.Name, g, u.Name),
+				g, nil, Op{Kind: OpDelGroups, User: u.Name, Groups: []string{g}})
+		}
+	}
+	if len(u.Groups) > 0 {
+		p.rec.Groups[u.Name] = append([]string(nil), u.Groups...)
+	} else {
+		delete(p.rec.Groups, u.Name)
+	}
 
 	// Password.
 	if u.Password != nil {
@@ -295,6 +312,7 @@ func (p *linuxPlanner) planRemovals(m *manifest.Manifest, d *Desired, live *host
 			Op{Kind: OpUserDel, User: a.Name, RemoveHome: removeHome})
 		p.rec.Created = removeString(p.rec.Created, a.Name)
 		delete(p.rec.Keys, a.Name)
+		delete(p.rec.Groups, a.Name)
 	}
 	return nil
 }
@@ -334,22 +352,36 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 	}
 	live, invalid := hoststate.ParseAuthorizedKeys(f.Content)
 	wantLines := map[string]bool{}
-	wantFP := map[string]bool{}
+	wantFP := map[string]*hoststate.KeyLine{}
+	keypair := map[string]string{}
 	for _, k := range want {
 		wantLines[k.Line] = true
-		wantFP[k.Fingerprint] = true
+		keypair[k.Fingerprint] = k.Keypair
+		parsed, _ := hoststate.ParseAuthorizedKeys(k.Line)
+		if len(parsed) == 1 {
+			wantFP[k.Fingerprint] = &parsed[0]
+		} else {
+			wantFP[k.Fingerprint] = &hoststate.KeyLine{Fingerprint: k.Fingerprint}
+		}
 	}
 	haveLines := map[string]bool{}
-	extra, options := 0, 0
+	extra, options, comments := 0, 0, 0
+	var commentDiffs []string
 	for _, k := range live {
 		haveLines[k.Line] = true
 		if wantLines[k.Line] {
 			continue
 		}
-		if wantFP[k.Fingerprint] {
-			options++
-		} else {
+		w, ok := wantFP[k.Fingerprint]
+		switch {
+		case !ok:
 			extra++
+		case slices.Equal(w.Options, k.Options):
+			// Same key, same options: the line differs only in its comment.
+			comments++
+			commentDiffs = append(commentDiffs, fmt.Sprintf("%s comment %q, want %q", keypair[k.Fingerprint], k.Comment, w.Comment))
+		default:
+			options++
 		}
 	}
 	missing := 0
@@ -358,7 +390,7 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 			missing++
 		}
 	}
-	missing -= options
+	missing -= options + comments
 	var parts []string
 	if extra > 0 {
 		parts = append(parts, plural(extra, "key", "keys")+" not in the manifest")
@@ -368,6 +400,9 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 	}
 	if options > 0 {
 		parts = append(parts, plural(options, "key has", "keys have")+" other options")
+	}
+	if comments > 0 {
+		parts = append(parts, plural(comments, "key differs", "keys differ")+" only in the comment ("+strings.Join(commentDiffs, "; ")+")")
 	}
 	if invalid > 0 {
 		parts = append(parts, plural(invalid, "line", "lines")+" that are not keys")
@@ -611,7 +646,11 @@ func firstLine(s string) string {
 }
 
 func copyRecord(r hoststate.Record) hoststate.Record {
-	c := hoststate.Record{FormatVersion: "1", Created: append([]string(nil), r.Created...), Keys: map[string][]hoststate.InstalledKey{}}
+	c := hoststate.Record{FormatVersion: "1", Created: append([]string(nil), r.Created...), Keys: map[string][]hoststate.InstalledKey{},
+		Groups: map[string][]string{}}
+	for k, v := range r.Groups {
+		c.Groups[k] = append([]string(nil), v...)
+	}
 	for k, v := range r.Keys {
 		c.Keys[k] = append([]hoststate.InstalledKey(nil), v...)
 	}

@@ -42,6 +42,7 @@ const (
 	OpUserAdd       = "linux.useradd"    // User, Args, Groups: useradd -m
 	OpUserMod       = "linux.usermod"    // User, Args: usermod
 	OpAddGroups     = "linux.addgroups"  // User, Groups: usermod -aG (folded into useradd for a new user)
+	OpDelGroups     = "linux.delgroups"  // User, Groups: gpasswd -d USER GROUP for each
 	OpPassword      = "linux.password"   // User, Hash: chpasswd -e
 	OpLock          = "linux.lock"       // User: password lock + account expiry
 	OpUnlock        = "linux.unlock"     // User: the reverse
@@ -53,7 +54,7 @@ const (
 	OpSshd          = "linux.sshd"       // Sshd: accessctl's sshd settings, sshd -t, reload, verify
 )
 
-// Windows operation kinds: one per hoststate.WinOp* change of the APPLY script.
+// Windows operation kinds: one per winapply.Op* change of the APPLY script.
 const (
 	OpWindows = "windows.change" // Windows: one change of the Windows change set
 )

@@ -71,6 +71,7 @@ type linuxSteps struct {
 	add       map[string]*Op
 	mod       map[string][]string
 	addGroups map[string][]string
+	delGroups map[string][]string
 	passwords []string // user:hash for chpasswd -e
 	lock      map[string]bool
 	unlock    map[string]bool
@@ -83,7 +84,7 @@ type linuxSteps struct {
 }
 
 func stepsOf(changes []Change) (*linuxSteps, error) {
-	st := &linuxSteps{add: map[string]*Op{}, mod: map[string][]string{}, addGroups: map[string][]string{},
+	st := &linuxSteps{add: map[string]*Op{}, mod: map[string][]string{}, addGroups: map[string][]string{}, delGroups: map[string][]string{},
 		lock: map[string]bool{}, unlock: map[string]bool{}, keys: map[string]string{}}
 	seenUser := map[string]bool{}
 	seenGroup := map[string]bool{}
@@ -131,6 +132,13 @@ func stepsOf(changes []Change) (*linuxSteps, error) {
 				}
 			}
 			st.addGroups[op.User] = append(st.addGroups[op.User], op.Groups...)
+		case OpDelGroups:
+			for _, g := range op.Groups {
+				if !names.Group(g) {
+					return nil, fmt.Errorf("invalid group name %q in the plan", g)
+				}
+			}
+			st.delGroups[op.User] = append(st.delGroups[op.User], op.Groups...)
 		case OpPassword:
 			if op.Hash == "" || strings.ContainsAny(op.Hash, ":\n\r") {
 				return nil, fmt.Errorf("invalid password hash for %s in the plan", op.User)
@@ -193,7 +201,7 @@ func checkUserArgs(args []string) error {
 // accounts reports whether the steps change the account databases (so they are backed up).
 func (st *linuxSteps) accounts() bool {
 	return len(st.groups) > 0 || len(st.passwords) > 0 || len(st.add) > 0 || len(st.mod) > 0 ||
-		len(st.addGroups) > 0 || len(st.lock) > 0 || len(st.unlock) > 0 || len(st.del) > 0
+		len(st.addGroups) > 0 || len(st.delGroups) > 0 || len(st.lock) > 0 || len(st.unlock) > 0 || len(st.del) > 0
 }
 
 // LinuxApplyScript is the one script that applies hp's ops on its host, run as
@@ -255,6 +263,10 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		if gs := st.addGroups[u]; len(gs) > 0 {
 			step("groups of " + u)
 			fmt.Fprintf(&b, "\tusermod -aG %s -- %s || fail %s\n", q(strings.Join(gs, ",")), q(u), q("add "+u+" to groups"))
+		}
+		for _, g := range st.delGroups[u] {
+			step("leave group " + g + ": " + u)
+			fmt.Fprintf(&b, "\tgpasswd -d %s %s >/dev/null || fail %s\n", q(u), q(g), q("remove "+u+" from "+g))
 		}
 	}
 	if len(st.passwords) > 0 {
