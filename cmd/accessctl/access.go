@@ -141,12 +141,12 @@ func runAccess(c *cli, args []string) int {
 			"and groups. --usage adds the last accepted login per key and password from sshd's records.\n"+
 			"Without -f and without access.yaml, -i alone reviews an unmanaged fleet.\n"+
 			"Exit 0: all hosts read; 1: the manifest is invalid; 3: a host could not be read (the others\n"+
-			"are still reported); 4: usage error.\n\n"+
-			"Examples:\n"+
-			"  accessctl access -f access/ --format csv --out access.csv\n"+
-			"  accessctl access -i inventory.yaml --usage --format json")
+			"are still reported); 4: usage error.")
 	var o fleetOptions
 	o.bind(fs)
+	if f := fs.Lookup("format"); f != nil {
+		f.Usage = "output `FORMAT`: text, json or csv"
+	}
 	usage := fs.Bool("usage", false, "read sshd's login records and fill lastUsed (and judge stale-key)")
 	out := fs.String("out", "", "write the report to `FILE` instead of standard output")
 	if code, ok := c.parseFlags(fs, args); !ok {

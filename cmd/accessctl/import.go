@@ -22,9 +22,7 @@ func runImport(c *cli, args []string) int {
 			"they are: human accounts, their keys as key pairs, sudo rights, groups, host groups by\n"+
 			"identical access. Passwords are never imported; what the manifest cannot express is written\n"+
 			"as comments naming host and file:line. Planning the result against the same hosts shows no\n"+
-			"changes. Exit 3 if a host could not be read (the others are imported).\n\n"+
-			"Example:\n"+
-			"  accessctl import -i inventory.yaml --out access.yaml && accessctl plan -f access.yaml -i inventory.yaml")
+			"changes. Exit 3 if a host could not be read (the others are imported).")
 	var o fleetOptions
 	o.bind(fs)
 	out := fs.String("out", "", "write the manifest to `FILE` instead of standard output")
