@@ -206,9 +206,14 @@ func runAccess(c *cli, args []string) int {
 	} else {
 		fmt.Fprint(c.stdout, b.String())
 	}
-	// The policies that judge live access (stale-key with --usage) warn on stderr.
-	if withManifest && *usage {
-		if code := c.accessFindings(ctx, &o.check, m, access.UsageInput(now, usageHosts)); code != exitOK {
+	// What the manifest does not grant to users it manages (foreign-access), and, with --usage,
+	// the policies that judge live access (stale-key), warn on stderr.
+	if withManifest {
+		var usageIn map[string]any
+		if *usage {
+			usageIn = access.UsageInput(now, usageHosts)
+		}
+		if code := c.accessFindings(ctx, &o.check, m, usageIn, foreignAccess(m, rep)); code != exitOK {
 			return code
 		}
 	}
@@ -225,7 +230,13 @@ func runAccess(c *cli, args []string) int {
 
 // accessFindings runs the policies with input.usage and prints their warnings on stderr; only
 // the rules that judge usage (stale-key) are shown, the manifest's own are check's business.
-func (c *cli) accessFindings(ctx context.Context, o *checkOptions, m *manifest.Manifest, usage map[string]any) int {
+func (c *cli) accessFindings(ctx context.Context, o *checkOptions, m *manifest.Manifest, usage map[string]any, keep []report.Finding) int {
+	if usage == nil {
+		if len(keep) > 0 {
+			_ = c.render(c.stderr, "text", keep, m.Files)
+		}
+		return exitOK
+	}
 	eng, err := policy.New(ctx, o.policyDirs)
 	if err != nil {
 		c.errorf("load policies: %v", err)
@@ -241,7 +252,6 @@ func (c *cli) accessFindings(ctx context.Context, o *checkOptions, m *manifest.M
 		c.errorf("evaluate policies: %v", err)
 		return exitInvalid
 	}
-	var keep []report.Finding
 	for _, f := range fs {
 		if f.Rule == "stale-key" {
 			keep = append(keep, f)
@@ -268,4 +278,51 @@ func planUsageInput(run *fleetRun) any {
 		hosts = append(hosts, uh)
 	}
 	return access.UsageInput(time.Now(), hosts)
+}
+
+// foreignAccess is the foreign-access rule (SPEC §4) of access: a key that sshd reads for a user
+// the manifest manages on that host, which the manifest does not bind to that user there, and an
+// AuthorizedKeysCommand that is not accessctl's pull mode.
+func foreignAccess(m *manifest.Manifest, rep *access.Report) []report.Finding {
+	userPath := map[string]string{}
+	for i, u := range m.Users {
+		userPath[u.Name] = fmt.Sprintf("users[%d]", i)
+	}
+	var out []report.Finding
+	for _, h := range rep.Hosts {
+		for _, a := range h.Accounts {
+			p, named := userPath[a.User]
+			if !a.Managed || !named {
+				continue
+			}
+			for _, k := range a.Paths {
+				var msg string
+				switch {
+				case k.Kind == access.KindKey && !k.Managed:
+					what := "a key the manifest does not know"
+					if k.Keypair != "" {
+						what = "key pair " + k.Keypair + ", which the manifest does not bind to " + a.User
+					}
+					msg = fmt.Sprintf("%s on %s can log in with %s (%s %s, %s:%d)", a.User, h.Host, what, k.Type, k.Fingerprint, k.File, k.Line)
+				case k.Kind == access.KindKeyCommand && !strings.Contains(k.Command, "accessctl"):
+					msg = fmt.Sprintf("%s on %s: sshd asks AuthorizedKeysCommand %s for keys, which the manifest does not grant", a.User, h.Host, k.Command)
+				default:
+					continue
+				}
+				out = append(out, report.Finding{Rule: "foreign-access", Severity: report.SeverityWarn, Message: msg,
+					Path: p, Host: h.Host, File: posOf(m, p).File, Line: posOf(m, p).Line, Column: posOf(m, p).Column})
+			}
+		}
+	}
+	return out
+}
+
+func posOf(m *manifest.Manifest, path string) manifest.Pos {
+	if pos, ok := m.Positions[path]; ok {
+		return pos
+	}
+	if len(m.Files) > 0 {
+		return manifest.Pos{File: m.Files[0]}
+	}
+	return manifest.Pos{}
 }

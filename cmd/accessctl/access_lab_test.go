@@ -262,6 +262,9 @@ func TestAccessLab(t *testing.T) {
 		t.Errorf("no stale-key warning for alice's CI key:\n%s", errOut)
 	}
 	t.Logf("access --usage stderr:\n%s", errOut)
+	if !strings.Contains(errOut, "foreign-access") || !strings.Contains(errOut, "authorized_keys2:1") {
+		t.Errorf("no foreign-access warning for bob's key in authorized_keys2:\n%s", errOut)
+	}
 	if strings.Contains(errOut, "alice-laptop\" of user") {
 		t.Errorf("alice-laptop was used today but is reported stale:\n%s", errOut)
 	}
