@@ -132,3 +132,34 @@ func TestKeyExpired(t *testing.T) {
 		t.Error("expiry-time")
 	}
 }
+
+func TestWindowsReview(t *testing.T) {
+	w := &hoststate.Windows{
+		Users: []hoststate.WinUser{
+			{Name: "Administrator", SID: "S-1-5-21-1-2-3-500", Enabled: false},
+			{Name: "alice", SID: "S-1-5-21-1-2-3-1001", Enabled: true},
+			{Name: "bob", SID: "S-1-5-21-1-2-3-1002", Enabled: true},
+		},
+		Groups: []hoststate.WinGroup{
+			{SID: hoststate.SIDAdministrators, Members: []hoststate.WinMember{{SID: "S-1-5-21-1-2-3-1001"}}},
+			{SID: hoststate.SIDRemoteDesktopUsers, Members: []hoststate.WinMember{{SID: "S-1-5-21-1-2-3-1002"}}},
+		},
+		AdminKeys: hoststate.WinKeyFile{Path: hoststate.WinAdminKeysPath, Kind: hoststate.KindFile, Content: keyA + "\n"},
+		UserKeys:  map[string]hoststate.WinKeyFile{"bob": {Path: `C:\Users\bob\.ssh\authorized_keys`, Kind: hoststate.KindFile, Content: keyE + "\n"}},
+	}
+	rep := Windows("win-1", w, Desired{Users: map[string]map[string]bool{}, Keypairs: map[string]string{}})
+	if len(rep.Accounts) != 2 {
+		t.Fatalf("accounts: %+v", rep.Accounts)
+	}
+	alice, bob := rep.Accounts[0], rep.Accounts[1]
+	if !alice.Sudo.Allowed || alice.UID != "S-1-5-21-1-2-3-1001" || alice.Paths[0].File != hoststate.WinAdminKeysPath {
+		t.Errorf("alice: %+v", alice)
+	}
+	kinds := map[string]bool{}
+	for _, p := range bob.Paths {
+		kinds[p.Kind] = true
+	}
+	if bob.Sudo.Allowed || !kinds[KindRDP] || !kinds[KindKey] || !kinds[KindPassword] {
+		t.Errorf("bob: %+v", bob)
+	}
+}
