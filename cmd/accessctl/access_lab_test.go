@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/accessctl/accessctl/internal/access"
 	"github.com/accessctl/accessctl/internal/lab"
@@ -51,6 +55,16 @@ func newMessyFleet(t testing.TB) *messyFleet {
 		}
 		f.pubs[k.name] = strings.TrimSpace(string(pub))
 	}
+	// An old 1024-bit RSA key, as long-lived fleets have: key-algorithm denies it.
+	rk, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpub, err := ssh.NewPublicKey(&rk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pubs["dave-old"] = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(rpub))) + " dave@2009"
 	old := time.Now().Add(-200 * 24 * time.Hour)
 	for _, h := range l.Hosts {
 		var s strings.Builder
@@ -71,7 +85,7 @@ func newMessyFleet(t testing.TB) *messyFleet {
 			keys("bob", "authorized_keys2", f.pubs["bob2"])
 		} else {
 			user("dave", 2003, "")
-			keys("dave", "authorized_keys", f.pubs["dave"])
+			keys("dave", "authorized_keys", f.pubs["dave"], f.pubs["dave-old"])
 			s.WriteString("echo 'dave ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/90-ops && chmod 440 /etc/sudoers.d/90-ops\n")
 		}
 		s.WriteString("useradd -r -m -d /var/lib/deploy -s /bin/sh deploy\nmkdir -p /var/lib/deploy/.ssh\n")
@@ -138,7 +152,7 @@ func TestImportRoundTripLab(t *testing.T) {
 	for _, want := range []string{
 		"name: alice-laptop", "from: [127.0.0.0/8, 10.0.0.0/8]", "expires: 2099-12-31", "no-pty",
 		"authorized_keys2:1: key", "name: eve-old-laptop", "sudo: nopasswd", "groups: [sudo]",
-		"name: deploy", `command="/usr/bin/true"`,
+		"name: deploy", `command="/usr/bin/true"`, "rule: key-algorithm\n      keypair: dave-2009",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("draft lacks %q", want)

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"crypto/rsa"
 	"fmt"
 	"path"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 
 	"github.com/accessctl/accessctl/internal/access"
@@ -411,6 +413,15 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 			fmt.Fprintf(&b, "  - name: %s   # %s\n    publicKey: %s\n", names[fp], fp, scalar(line))
 		}
 	}
+	// Keys the built-in key-algorithm rule denies (ssh-dss, RSA under 2048 bits) would make every
+	// plan refuse to run: they get a dated exception, so the review sees them and the fleet can
+	// still be planned while they are replaced.
+	var weak []string
+	for _, fp := range keyOrder {
+		if weakKey(keys[fp].publicKey) {
+			weak = append(weak, fp)
+		}
+	}
 	if len(outUsers) > 0 {
 		b.WriteString("\nusers:\n")
 	}
@@ -472,6 +483,14 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 		fmt.Fprintf(&b, "  # hosts with this access: %s\n  - name: %s\n    users: [%s]\n", strings.Join(g.hosts, ", "), g.name, strings.Join(g.users, ", "))
 		if sshd := sshdComment(okHosts, g.hosts); sshd != "" {
 			b.WriteString(sshd)
+		}
+	}
+	if len(weak) > 0 {
+		b.WriteString("\npolicy:\n  exceptions:\n")
+		for _, fp := range weak {
+			fmt.Fprintf(&b, "    - rule: key-algorithm\n      keypair: %s\n      reason: %s\n      expires: %s\n", names[fp],
+				scalar("imported as found on the hosts; replace this key, then remove this exception"), now.UTC().AddDate(0, 0, 30).Format(time.DateOnly))
+			notes = append(notes, fmt.Sprintf("key pair %s (%s) is one the key-algorithm rule denies: waived for 30 days", names[fp], keys[fp].typ))
 		}
 	}
 	b.WriteString("\nhosts:\n")
@@ -677,4 +696,22 @@ func scalar(s string) string {
 		return strconv.Quote(s)
 	}
 	return strings.TrimSuffix(string(out), "\n")
+}
+
+// weakKey reports whether the key-algorithm rule's defaults deny the key: ssh-dss, RSA under
+// 2048 bits.
+func weakKey(line string) bool {
+	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		return false
+	}
+	if pk.Type() == ssh.KeyAlgoDSA {
+		return true
+	}
+	if ck, ok := pk.(ssh.CryptoPublicKey); ok {
+		if r, ok := ck.CryptoPublicKey().(*rsa.PublicKey); ok {
+			return r.N.BitLen() < 2048
+		}
+	}
+	return false
 }
