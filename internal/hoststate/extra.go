@@ -2,9 +2,9 @@ package hoststate
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
 	_ "embed"
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strconv"
