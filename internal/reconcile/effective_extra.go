@@ -45,12 +45,28 @@ var restrictingOptions = map[string]bool{
 // restricting options, and no line that is not a key (sshd might read a key that this parser
 // does not know). Comments, blank lines, key comments and order do not matter.
 func keysEquivalent(want []desiredKey, f hoststate.File) bool {
-	if f.Kind != hoststate.KindFile {
-		return false
+	return keysEquivalentAll(want, []hoststate.File{f})
+}
+
+// keysEquivalentAll is keysEquivalent over every file sshd reads for the user: together they
+// hold exactly the wanted keys, each once in all of them.
+func keysEquivalentAll(want []desiredKey, files []hoststate.File) bool {
+	var live []hoststate.KeyLine
+	for _, f := range files {
+		if f.Kind != hoststate.KindFile {
+			if f.Kind == hoststate.KindAbsent || f.Kind == "" {
+				continue
+			}
+			return false
+		}
+		keys, invalid := hoststate.ParseAuthorizedKeys(f.Content)
+		if invalid > 0 {
+			return false
+		}
+		live = append(live, keys...)
 	}
-	live, invalid := hoststate.ParseAuthorizedKeys(f.Content)
-	if invalid > 0 || len(live) != len(want) {
-		return false
+	if len(files) == 0 || len(live) != len(want) {
+		return len(files) > 0 && len(live) == 0 && len(want) == 0
 	}
 	wantOpts := map[string]string{}
 	for _, k := range want {
