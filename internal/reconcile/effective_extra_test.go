@@ -25,9 +25,9 @@ func TestKeysEquivalent(t *testing.T) {
 		"# mine\nno-pty,expiry-time=\"20270131\" " + pubB + " other\nfrom=\"127.0.0.1,10.0.0.0/8\" " + pubA + "\n": true,
 		authorizedKeysText(want): true,
 		// A missing restriction, a key twice, a widening option, a line that is not a key.
-		pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":                                                      false,
-		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n":              false,
-		`from="10.0.0.0/8,127.0.0.1",cert-authority ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":    false,
+		pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":                                                   false,
+		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n":             false,
+		`from="10.0.0.0/8,127.0.0.1",cert-authority ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":   false,
 		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\nssh-xmss AAAA x\n": false,
 	} {
 		if got := keysEquivalent(want, file(text)); got != eq {
