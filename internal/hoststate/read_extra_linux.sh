@@ -22,11 +22,15 @@ extra_sections() {
 		# shellcheck disable=SC2086
 		set -- $ax_sudo
 		IFS=$oldifs
+		# Only users that exist (main read their passwd entries into $homes): a user the plan
+		# will create has no sudo yet, and a fresh fleet costs no sudo process at all.
 		ax_want=
 		for u in "$@"; do
 			case $ax_dropin in
-			*"$nl$u "*) ;;
-			*) ax_want="$ax_want $u" ;;
+			*"$nl$u "*) continue ;;
+			esac
+			case $homes$nl in
+			*"$nl$u:"*) ax_want="$ax_want $u" ;;
 			esac
 		done
 		# shellcheck disable=SC2086
@@ -42,13 +46,22 @@ extra_sections() {
 # and a parse of sudoers); every line is written whole by one printf, shorter than PIPE_BUF.
 ax_sudo_all() {
 	[ $# -gt 0 ] && command -v sudo >/dev/null 2>&1 || return 0
-	for u in "$@"; do
-		(
-			o=$(sudo -n -l -U "$u" 2>&1 | head -c 3000 | base64 | tr -d '\n')
-			printf '@@sudo %s %s\n' "$u" "$o"
-		) &
-	done | section ax_sudo -
-	wait
+	{
+		n=0
+		for u in "$@"; do
+			(
+				o=$(sudo -n -l -U "$u" 2>&1 | head -c 3000 | base64 | tr -d '\n')
+				printf '@@sudo %s %s\n' "$u" "$o"
+			) &
+			# At most 8 at a time: a host with many users is not flooded.
+			n=$((n + 1))
+			if [ "$n" -ge 8 ]; then
+				wait
+				n=0
+			fi
+		done
+		wait
+	} | section ax_sudo -
 }
 
 ax_access_sections() {
