@@ -39,7 +39,9 @@ var (
 	userNameRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	keypairNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	shellRE       = regexp.MustCompile(`^/[A-Za-z0-9._+/-]{0,254}$`)
-	safeComment   = regexp.MustCompile(`^[A-Za-z0-9@._+=:/ -]{1,200}$`)
+	// safeComment: what the manifest accepts in a public key's comment (printable ASCII without
+	// quotes, backslash, backtick or $), so the comment is kept and the plan compares equal.
+	safeComment = regexp.MustCompile("^[ !#%&()*+,./0-9:;<=>?@A-Z\\[\\]^_a-z{|}~-]{1,200}$")
 	fromRE        = regexp.MustCompile(`^!?[A-Za-z0-9.*?:-]{1,253}(/[0-9]{1,3})?$`)
 )
 
@@ -152,7 +154,7 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 						switch strings.ToLower(n) {
 						case "from", "expiry-time":
 						default:
-							note("%s: %s:%d: option %s of %s's key %s is not expressible; the plan leaves the line while the key is unchanged, a rewrite of the file drops it", h.Host.Name, f.Path, k.Line, o, a.Name, k.Fingerprint)
+							note("%s: %s:%d: option %s of %s's key %s is not expressible: the plan rewrites the line without it", h.Host.Name, f.Path, k.Line, o, a.Name, k.Fingerprint)
 						}
 					}
 				}

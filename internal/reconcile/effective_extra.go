@@ -31,19 +31,12 @@ func sudoGranted(live *hoststate.Linux, user, level string) bool {
 	return ok && s.Level() == level
 }
 
-// restrictingOptions are authorized_keys options that only narrow what a key may do. A live line
-// that has the wanted key and from/expiry plus only these grants no more than the manifest says,
-// so the plan leaves it (an import keeps such lines; docs/access.md).
-var restrictingOptions = map[string]bool{
-	"no-agent-forwarding": true, "no-port-forwarding": true, "no-pty": true, "no-user-rc": true,
-	"no-x11-forwarding": true, "restrict": true, "command": true, "permitopen": true,
-	"permitlisten": true, "verify-required": true,
-}
-
-// keysEquivalent reports whether an authorized_keys file grants exactly the wanted keys: the same
-// fingerprints, each once, with the same from= and expiry-time= restrictions and otherwise only
-// restricting options, and no line that is not a key (sshd might read a key that this parser
-// does not know). Comments, blank lines, key comments and order do not matter.
+// keysEquivalent reports whether an authorized_keys file holds exactly the wanted key lines in
+// another form: the same keys (by fingerprint, each once) with the same options (from= lists as
+// sets) and the same comments, and no line that is not a key (sshd might read a key this parser
+// does not know). Comment lines, blank lines, the header and the order do not matter: they grant
+// nothing. Any other difference, a comment or an option (even one that only restricts the key),
+// stays a change, as keysChange reports it.
 func keysEquivalent(want []desiredKey, f hoststate.File) bool {
 	return keysEquivalentAll(want, []hoststate.File{f})
 }
@@ -68,49 +61,35 @@ func keysEquivalentAll(want []desiredKey, files []hoststate.File) bool {
 	if len(files) == 0 || len(live) != len(want) {
 		return len(files) > 0 && len(live) == 0 && len(want) == 0
 	}
-	wantOpts := map[string]string{}
+	wantForm := map[string]string{}
 	for _, k := range want {
-		_, opts := splitKeyLineOptions(k.Line)
-		wantOpts[k.Fingerprint] = opts
+		wantForm[k.Fingerprint] = keyForm(k.Line)
 	}
 	seen := map[string]bool{}
 	for _, k := range live {
-		w, ok := wantOpts[k.Fingerprint]
-		if !ok || seen[k.Fingerprint] {
+		w, ok := wantForm[k.Fingerprint]
+		if !ok || seen[k.Fingerprint] || keyForm(k.Line) != w {
 			return false
 		}
 		seen[k.Fingerprint] = true
-		var managed []string
-		for _, o := range k.Options {
-			name, _, _ := strings.Cut(o, "=")
-			switch n := strings.ToLower(name); {
-			case n == "from" || n == "expiry-time":
-				managed = append(managed, n+"="+optionValue(o))
-			case !restrictingOptions[n]:
-				return false
-			}
-		}
-		sort.Strings(managed)
-		if strings.Join(managed, " ") != w {
-			return false
-		}
 	}
 	return true
 }
 
-// splitKeyLineOptions returns the normalised from/expiry-time options of a line keyLine wrote.
-func splitKeyLineOptions(line string) (string, string) {
+// keyForm is what of a key line grants or names something: its options, normalised (from= as a
+// set, quotes dropped, sorted), and its comment.
+func keyForm(line string) string {
 	ks, _ := hoststate.ParseAuthorizedKeys(line)
 	if len(ks) != 1 {
-		return "", "\x00invalid"
+		return "\x00invalid"
 	}
-	var managed []string
+	var opts []string
 	for _, o := range ks[0].Options {
 		name, _, _ := strings.Cut(o, "=")
-		managed = append(managed, strings.ToLower(name)+"="+optionValue(o))
+		opts = append(opts, strings.ToLower(name)+"="+optionValue(o))
 	}
-	sort.Strings(managed)
-	return ks[0].Fingerprint, strings.Join(managed, " ")
+	sort.Strings(opts)
+	return strings.Join(opts, " ") + "\x00" + ks[0].Comment
 }
 
 // optionValue is an option's value without its quotes; from= lists are compared as sets.

@@ -21,13 +21,15 @@ func TestKeysEquivalent(t *testing.T) {
 	want := []desiredKey{a, b}
 	file := func(s string) hoststate.File { return hoststate.File{Kind: hoststate.KindFile, Content: s} }
 	for text, eq := range map[string]bool{
-		// Order, comments, key comments and the from= order do not matter.
-		"# mine\nno-pty,expiry-time=\"20270131\" " + pubB + " other\nfrom=\"127.0.0.1,10.0.0.0/8\" " + pubA + "\n": true,
+		// Order, comment lines, the header and the from= order do not matter.
+		"# mine\nexpiry-time=\"20270131\" " + pubB + "\n\nfrom=\"127.0.0.1,10.0.0.0/8\" " + pubA + "\n": true,
 		authorizedKeysText(want): true,
-		// A missing restriction, a key twice, a widening option, a line that is not a key.
-		pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":                                                   false,
-		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n":             false,
-		`from="10.0.0.0/8,127.0.0.1",cert-authority ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":   false,
+		// A missing restriction, a key twice, another option (even a restricting one), another
+		// key comment, a line that is not a key.
+		pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":                                                    false,
+		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n":            false,
+		`from="10.0.0.0/8,127.0.0.1",no-pty ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":          false,
+		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "x\n" + `expiry-time="20270131" ` + pubB + "\n":                false,
 		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\nssh-xmss AAAA x\n": false,
 	} {
 		if got := keysEquivalent(want, file(text)); got != eq {
