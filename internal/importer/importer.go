@@ -42,7 +42,7 @@ var (
 	// safeComment: what the manifest accepts in a public key's comment (printable ASCII without
 	// quotes, backslash, backtick or $), so the comment is kept and the plan compares equal.
 	safeComment = regexp.MustCompile("^[ !#%&()*+,./0-9:;<=>?@A-Z\\[\\]^_a-z{|}~-]{1,200}$")
-	fromRE        = regexp.MustCompile(`^!?[A-Za-z0-9.*?:-]{1,253}(/[0-9]{1,3})?$`)
+	fromRE      = regexp.MustCompile(`^!?[A-Za-z0-9.*?:-]{1,253}(/[0-9]{1,3})?$`)
 )
 
 // userOnHost is one account on one host, as import sees it.

@@ -26,10 +26,10 @@ func TestKeysEquivalent(t *testing.T) {
 		authorizedKeysText(want): true,
 		// A missing restriction, a key twice, another option (even a restricting one), another
 		// key comment, a line that is not a key.
-		pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":                                                    false,
-		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n":            false,
-		`from="10.0.0.0/8,127.0.0.1",no-pty ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":          false,
-		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "x\n" + `expiry-time="20270131" ` + pubB + "\n":                false,
+		pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":                                                   false,
+		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n":             false,
+		`from="10.0.0.0/8,127.0.0.1",no-pty ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\n":           false,
+		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "x\n" + `expiry-time="20270131" ` + pubB + "\n":                 false,
 		`from="10.0.0.0/8,127.0.0.1" ` + pubA + "\n" + `expiry-time="20270131" ` + pubB + "\nssh-xmss AAAA x\n": false,
 	} {
 		if got := keysEquivalent(want, file(text)); got != eq {
