@@ -138,7 +138,11 @@ func ReadLinuxWith(ctx context.Context, c transport.Conn, root bool, users []str
 		return nil, fmt.Errorf("run read script: %w", err)
 	}
 	if code != 0 {
-		return nil, fmt.Errorf("read script exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "sudo") && strings.Contains(msg, "password") {
+			msg += " (the login needs passwordless sudo)"
+		}
+		return nil, fmt.Errorf("read script exited with status %d: %s", code, firstLine(msg))
 	}
 	l, err := ParseLinux(stdout.Bytes())
 	if err != nil {
