@@ -151,7 +151,11 @@ func renderAccessText(w io.Writer, r *access.Report) error {
 				if p.LastUsed != nil {
 					last = p.LastUsed.UTC().Format("2006-01-02 15:04")
 				} else if h.Usage != nil && (p.Kind == access.KindKey || p.Kind == access.KindPassword) {
-					last = "never"
+					// Not "never": the records only reach back so far.
+					last = "no record"
+					if !h.Usage.Since.IsZero() {
+						last = "none since " + h.Usage.Since.UTC().Format(time.DateOnly)
+					}
 				}
 				row(describePath(p), last)
 			}
