@@ -157,3 +157,20 @@ func TestReadExtraScriptGolden(t *testing.T) {
 		t.Error("a hostile sudo user name was accepted")
 	}
 }
+
+// FuzzExtraSections feeds arbitrary bodies to the extra sections' parser: it must never panic.
+func FuzzExtraSections(f *testing.F) {
+	f.Add("ax_keyindex", []byte("alice\t/home/alice/.ssh/authorized_keys\tfile\t0\n"))
+	f.Add("ax_sudo", []byte("@@sudo alice VXNlciBhbGljZSBtYXkgcnVuIHRoZSBmb2xsb3dpbmcgY29tbWFuZHMgb24geDoKICAgIChBTEwpIEFMTAo=\n"))
+	f.Add("ax_shadow", []byte("alice:usable:\nbob:locked:1\n"))
+	f.Add("ax_logindefs", []byte("uid_min=1000\nuid_max=60000\n"))
+	f.Add("ax_keyfile", []byte("alice\t/x\nssh-ed25519 AAAA\n"))
+	f.Add("usage_file", []byte("/var/log/auth.log\ntz=+0000 mtime=1\n@first x\n"))
+	f.Fuzz(func(t *testing.T, kind string, body []byte) {
+		p := &extraParser{x: &Extra{}}
+		if err := p.section(section{kind: kind, arg: "-", attrs: map[string]string{"sep": "0123456789abcdef0123", "n": "1"}, body: body}); err != nil {
+			return
+		}
+		_ = p.finish()
+	})
+}
