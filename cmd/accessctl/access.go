@@ -96,7 +96,13 @@ func (c *cli) readHost(ctx context.Context, wo *winrmOptions, m *manifest.Manife
 		}
 		return &hoststate.State{OS: "windows", Windows: w}, nil
 	case "", "linux":
-		l, err := hoststate.ReadLinuxWith(ctx, d.conn, d.login == "root", reconcile.ReadUsers(m, d.login), x)
+		// The +access facts cover every account that may log in; the plan's per-user sections
+		// (shadow entries, ~/.ssh/authorized_keys of manifest users) would only repeat them.
+		var users []string
+		if !x.Access {
+			users = reconcile.ReadUsers(m, d.login)
+		}
+		l, err := hoststate.ReadLinuxWith(ctx, d.conn, d.login == "root", users, x)
 		if err != nil {
 			return nil, fmt.Errorf("read host: %w", err)
 		}
