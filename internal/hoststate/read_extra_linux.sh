@@ -134,7 +134,52 @@ EOF
 		env -i "ACCESSCTL_SEP=$nonce" "$cat" -- "$@" | section ax_keyfiles - sep="$nonce" n="$nf"
 	fi
 	# sudo -l costs a process each: only for accounts in the UID range and those with a key
-	# file or a usable password (the others cannot log in to use it).
+	# file or a usable password (the others cannot log in to use it), and of those only for the
+	# ones sudoers could grant something: named as a word, or one of their groups as %group.
+	# Anything this scan cannot judge (User_Alias, ALL/#uid/%#gid/%:/+netgroup user specs, an
+	# include other than /etc/sudoers.d, sudoers from sss/ldap in nsswitch.conf) sends every
+	# candidate to sudo -l.
+	ax_sudo_for=$(
+		{
+			echo "@@cands"
+			printf '%s\n' "$ax_sudo_for"
+			echo "@@passwd"
+			getent passwd
+			echo "@@group"
+			getent group
+			echo "@@nss"
+			cat /etc/nsswitch.conf
+			echo "@@sudoers"
+			cat /etc/sudoers /etc/sudoers.d/*
+		} 2>/dev/null | awk -F: '
+		/^@@(cands|passwd|group|nss|sudoers)$/ { sec = substr($0, 3); next }
+		sec == "cands" && $0 != "" { c[++nc] = $0; next }
+		sec == "passwd" { pg[$1] = $4; next }
+		sec == "group" { gn[$3] = $1; n = split($4, m, ","); for (i = 1; i <= n; i++) gs[m[i]] = gs[m[i]] " " $1; next }
+		sec == "nss" { if ($0 ~ /^[ \t]*sudoers[ \t]*:/ && $0 ~ /(sss|ldap)/) all = 1; next }
+		sec == "sudoers" {
+			l = $0
+			if (l ~ /^[ \t]*[@#]include(dir)?[ \t]/) { if (l !~ /^[ \t]*[@#]includedir[ \t]+\/etc\/sudoers\.d[ \t]*$/) all = 1; next }
+			if (l ~ /^[ \t]*#/ || l ~ /^[ \t]*Defaults/) next
+			if (l ~ /User_Alias/ || l ~ /^[ \t]*(ALL|#[0-9]|%#|%:|\+)/) all = 1
+			s[++ns] = l
+		}
+		function word(t, w,    re) {
+			re = w; gsub(/[][\\.^$*+?(){}|]/, "\\\\&", re)
+			return t ~ ("(^|[^A-Za-z0-9_.-])" re "([^A-Za-z0-9_.-]|$)")
+		}
+		END {
+			for (i = 1; i <= nc; i++) {
+				u = c[i]; hit = all
+				g = gn[pg[u]] gs[u]
+				ng = split(g, gl, " ")
+				for (j = 1; j <= ns && !hit; j++) {
+					if (word(s[j], u)) hit = 1
+					for (k = 1; k <= ng && !hit; k++) if (gl[k] != "" && word(s[j], "%" gl[k])) hit = 1
+				}
+				if (hit) print u
+			}
+		}')
 	# shellcheck disable=SC2086
 	ax_sudo_all $ax_sudo_for
 }
