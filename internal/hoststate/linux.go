@@ -138,6 +138,8 @@ type Linux struct {
 	Root    bool   `json:"root"`
 	// Pull is what the host has of pull mode (pull.go).
 	Pull Pull `json:"pull"`
+	// Extra holds the facts read for ReadExtras (extra.go); nil when none were asked for.
+	Extra *Extra `json:"extra,omitempty"`
 	// Fingerprint is a digest of everything the plan depends on, for stale-plan detection.
 	Fingerprint string `json:"fingerprint"`
 }
@@ -212,10 +214,11 @@ func ParseLinux(out []byte) (*Linux, error) {
 		shadowLines map[string]string // the batched shadow section, by user; nil if none
 		refs        []keyRef
 		parts       []string // the keyfiles section, split
+		extra       *extraParser
 	)
 	for _, s := range secs {
 		switch {
-		case s.kind == "facts" || s.kind == "pidfile" || s.kind == "keyfiles":
+		case s.kind == "facts" || s.kind == "pidfile" || s.kind == "keyfiles" || isExtraSection(s.kind):
 		case s.kind == "shadow" && s.arg == "-":
 		case s.kind == "keys" && shadowLines != nil:
 			hashed = append(hashed, section{kind: "shadow", arg: s.arg, attrs: map[string]string{}, body: []byte(shadowLines[s.arg])})
@@ -226,6 +229,15 @@ func ParseLinux(out []byte) (*Linux, error) {
 			hashed = append(hashed, s)
 		}
 		seen[s.kind] = true
+		if isExtraSection(s.kind) {
+			if extra == nil {
+				extra = &extraParser{x: &Extra{}}
+			}
+			if err := extra.section(s); err != nil {
+				return nil, fmt.Errorf("section %s: %w", s.kind, err)
+			}
+			continue
+		}
 		switch s.kind {
 		case "passwd":
 			l.Accounts, err = parsePasswd(s.body)
@@ -331,6 +343,12 @@ func ParseLinux(out []byte) (*Linux, error) {
 		if r.hashed >= 0 && r.hashed < len(hashed) && hashed[r.hashed].kind == "keys" {
 			hashed[r.hashed].body = []byte(parts[r.part])
 		}
+	}
+	if extra != nil {
+		if err := extra.finish(); err != nil {
+			return nil, err
+		}
+		l.Extra = extra.x
 	}
 	h := sha256.New()
 	for _, s := range hashed {
