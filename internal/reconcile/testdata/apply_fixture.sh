@@ -69,7 +69,7 @@ step() {
 	[ "$f_step" = "$1" ] || return 0
 	rm -f -- "$FAULT"
 	case $f_mode in
-	controller) kill -9 "$LAUNCHER" 2>/dev/null ;;
+	controller) kill -9 "$(cat -- "$RUNDIR/$RUN.relay" 2>/dev/null)" "$LAUNCHER" 2>/dev/null ;;
 	host) kill -9 $$ ;;
 	esac
 }
@@ -475,6 +475,12 @@ start() {
 apply_run() {
 	trap '' HUP PIPE
 	echo $$ >"$RUNDIR/$RUN.pid"
+	# Start once the relay runs (its pid is the sign of the controller's session).
+	i=0
+	while [ ! -s "$RUNDIR/$RUN.relay" ] && [ "$i" -lt 50 ]; do
+		i=$((i + 1))
+		sleep 0.1 2>/dev/null || sleep 1
+	done
 	do_apply
 	await_confirm
 }
@@ -650,13 +656,16 @@ launch() {
 	# GNU tail follows the journal without polling (inotify) and ends when the run does. It dies
 	# of SIGPIPE when the controller has gone; this process then ends too, which the run sees.
 	if p=$(pid_of_run) && [ -n "$p" ] && tail --version 2>/dev/null | grep -q GNU; then
-		tail -n +1 -f --pid="$p" -s 0.2 -- "$log" || exit 1
+		tail -n +1 -f --pid="$p" -s 0.2 -- "$log" &
+		echo $! >"$RUNDIR/$RUN.relay"
+		wait $! || exit 1
 		# The run has ended and its end was relayed: forget it, unless a confirm or abort relays it.
 		if ! kill -0 "$p" 2>/dev/null && [ ! -f "$RUNDIR/$RUN.confirm" ] && [ ! -f "$RUNDIR/$RUN.abort" ]; then
 			forget_run
 		fi
 		exit 0
 	fi
+	echo $$ >"$RUNDIR/$RUN.relay"
 	relay "$log" launch
 }
 
