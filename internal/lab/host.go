@@ -77,7 +77,7 @@ func (h *Host) Dir() string { return h.dir }
 
 // template is the tree this host starts from.
 func (h *Host) template() string {
-	if h.Variant == HumanUser {
+	if withHuman(h.Variant) {
 		return h.lab.templates["human"]
 	}
 	return h.lab.templates["base"]
@@ -118,10 +118,17 @@ func (h *Host) setup(ctx context.Context) error {
 	// Appended, not prepended: first value wins in sshd_config, and neither keyword is one that
 	// accessctl manages, so the variants stay what their names say at the top of the file.
 	cfg += fmt.Sprintf("\n# accessctl lab: this host's own address and key\nListenAddress %s\nHostKey /etc/ssh/ssh_host_ed25519_key\n", h.Addr)
+	cfg = zooSSHDConfig(h.Variant, cfg)
 	if err := os.WriteFile(filepath.Join(etc, "ssh", "sshd_config"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	return h.writeHostKey()
+	if err := h.zooSetup(ctx); err != nil {
+		return err
+	}
+	if err := h.writeHostKey(); err != nil {
+		return err
+	}
+	return h.writeDropbearKey(ctx)
 }
 
 // writeHostKey generates a new ed25519 host key in the host's /etc/ssh. The host must be
@@ -150,8 +157,15 @@ mount --bind "$LAB_DIR/home" /home
 mount --bind "$LAB_DIR/root" /root
 mount --bind "$LAB_DIR/var/lib" /var/lib
 mount --bind "$LAB_DIR/run" /run
+if [ -d "$LAB_DIR/sbin" ]; then
+	mount --bind /usr/sbin "$LAB_DIR/realsbin"
+	mount --bind "$LAB_DIR/sbin" /usr/sbin
+fi
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
+if [ "${LAB_DAEMON:-}" = dropbear ]; then
+	exec /usr/sbin/dropbear -F -E -p "$LAB_ADDR:22" -r /etc/dropbear/lab_ed25519_host_key
+fi
 exec /usr/sbin/sshd -D -e
 `
 
@@ -170,7 +184,10 @@ func (h *Host) Start(ctx context.Context) error {
 	}
 	defer log.Close()
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", nsScript)
-	cmd.Env = []string{"LAB_DIR=" + h.dir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Env = []string{"LAB_DIR=" + h.dir, "LAB_ADDR=" + h.Addr, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	if h.Variant == Dropbear {
+		cmd.Env = append(cmd.Env, "LAB_DAEMON=dropbear")
+	}
 	if h.lab.overlay {
 		if err := os.MkdirAll(filepath.Join(h.dir, "etc.work"), 0o755); err != nil {
 			return err
@@ -337,6 +354,9 @@ func (h *Host) RegenerateHostKey(ctx context.Context) error {
 		return err
 	}
 	if err := h.writeHostKey(); err != nil {
+		return err
+	}
+	if err := h.writeDropbearKey(ctx); err != nil {
 		return err
 	}
 	if running {
