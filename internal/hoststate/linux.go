@@ -51,6 +51,9 @@ type Account struct {
 	GECOS string `json:"gecos"`
 	Home  string `json:"home"`
 	Shell string `json:"shell"`
+	// Directory: the account resolves by name through NSS (SSSD, LDAP, systemd-userdb) but
+	// /etc/passwd does not hold it, so useradd/usermod/chpasswd cannot change it.
+	Directory bool `json:"directory,omitempty"`
 }
 
 // Human reports whether the account is a person's on Linux conventions (uid >= 1000, not nobody).
@@ -129,6 +132,8 @@ type Linux struct {
 	Root        bool   `json:"root"`
 	// Pull is what the host has of pull mode (pull.go).
 	Pull Pull `json:"pull"`
+	// Effective is what sshd and sudo decide for the users asked about (effective.go).
+	Effective Effective `json:"effective"`
 	// Fingerprint is a digest of everything the plan depends on, for stale-plan detection.
 	Fingerprint string `json:"fingerprint"`
 }
@@ -193,7 +198,9 @@ func ParseLinux(out []byte) (*Linux, error) {
 		SshdT:          map[string]string{},
 		Sudoers:        File{Kind: KindAbsent},
 		SshdConfig:     File{Kind: KindAbsent},
+		Effective:      newEffective(),
 	}
+	var byName []Account
 	seen := map[string]bool{}
 	// The fingerprint hashes the sections as the one-section-per-file format sent them (a shadow
 	// and a keys section per user), whichever format the host used, so it does not depend on the
@@ -241,11 +248,40 @@ func ParseLinux(out []byte) (*Linux, error) {
 					err = fmt.Errorf("bad reference %q", s.attrs["ref"])
 					break
 				}
-				refs = append(refs, keyRef{user: s.arg, part: n, hashed: len(hashed) - 1})
+				refs = append(refs, keyRef{user: s.arg, part: n, hashed: len(hashed) - 1, file: -1})
 				l.AuthorizedKeys[s.arg] = File{Kind: KindFile}
 			default:
 				l.AuthorizedKeys[s.arg], err = fileOf(s)
 			}
+		case "akeys":
+			path := s.attrs["path"]
+			if !strings.HasPrefix(path, "/") {
+				err = fmt.Errorf("key file path %q is not absolute", path)
+				break
+			}
+			kf := KeyFile{Path: path}
+			if s.attrs["kind"] == string(KindFile) && s.attrs["ref"] != "" {
+				n, aerr := strconv.Atoi(s.attrs["ref"])
+				if aerr != nil || n < 0 || len(s.body) > 0 {
+					err = fmt.Errorf("bad reference %q", s.attrs["ref"])
+					break
+				}
+				kf.File = File{Kind: KindFile}
+				refs = append(refs, keyRef{user: s.arg, part: n, hashed: len(hashed) - 1, file: len(l.Effective.KeyFiles[s.arg])})
+			} else if kf.File, err = fileOf(s); err != nil {
+				break
+			}
+			l.Effective.KeyFiles[s.arg] = append(l.Effective.KeyFiles[s.arg], kf)
+		case "byname":
+			byName, err = parsePasswd(s.body)
+		case "facts_x":
+			err = parseFactsX(&l.Effective, s.body)
+		case "scan":
+			parseScan(&l.Effective, s.body)
+		case "sshd_conn":
+			err = parseConns(&l.Effective, s.body)
+		case "sudo_l":
+			err = parseSudoL(&l.Effective, s.body)
 		case "keyfiles":
 			if parts != nil {
 				err = fmt.Errorf("a second keyfiles section")
@@ -310,11 +346,18 @@ func ParseLinux(out []byte) (*Linux, error) {
 		if r.part >= len(parts) {
 			return nil, fmt.Errorf("section keys %s: no part %d in the keyfiles section", r.user, r.part)
 		}
-		l.AuthorizedKeys[r.user] = File{Kind: KindFile, Content: parts[r.part]}
-		if r.hashed >= 0 && r.hashed < len(hashed) && hashed[r.hashed].kind == "keys" {
+		if r.file >= 0 {
+			if kfs := l.Effective.KeyFiles[r.user]; r.file < len(kfs) {
+				kfs[r.file].Content = parts[r.part]
+			}
+		} else {
+			l.AuthorizedKeys[r.user] = File{Kind: KindFile, Content: parts[r.part]}
+		}
+		if r.hashed >= 0 && r.hashed < len(hashed) && (hashed[r.hashed].kind == "keys" || hashed[r.hashed].kind == "akeys") {
 			hashed[r.hashed].body = []byte(parts[r.part])
 		}
 	}
+	mergeByName(l, byName)
 	h := sha256.New()
 	for _, s := range hashed {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00", s.kind, s.arg, s.attrs["kind"], len(s.body))
@@ -329,12 +372,13 @@ func ParseLinux(out []byte) (*Linux, error) {
 // no authorized_keys entry).
 const kindNoHome = "nohome"
 
-// keyRef is a user whose authorized_keys is part number part of the keyfiles section; hashed is
-// the index of its keys section among the hashed sections.
+// keyRef is a user whose authorized_keys (file < 0) or Effective.KeyFiles[user][file] is part
+// number part of the keyfiles section; hashed is the index of its section among the hashed ones.
 type keyRef struct {
 	user   string
 	part   int
 	hashed int
+	file   int
 }
 
 // splitKeyFiles splits the keyfiles section: the regular authorized_keys files, each followed by

@@ -335,7 +335,7 @@ func ReadWindows(ctx context.Context, c transport.Conn, users []string) (*Window
 		return nil, fmt.Errorf("run read script: %w", err)
 	}
 	if code != 0 {
-		return nil, fmt.Errorf("read script exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
+		return nil, fmt.Errorf("read script exited with status %d: %s", code, Bounded(stderr.String()))
 	}
 	w, err := ParseWindows(stdout.Bytes())
 	if err != nil {
@@ -459,7 +459,7 @@ func ApplyWindows(ctx context.Context, c transport.Conn, set *WinChangeSet) (*Wi
 	rep, perr := ParseWinApplyReport(stdout.Bytes())
 	if perr != nil {
 		if code != 0 {
-			return nil, fmt.Errorf("apply script exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
+			return nil, fmt.Errorf("apply script exited with status %d: %s", code, Bounded(stderr.String()))
 		}
 		return nil, fmt.Errorf("parse apply output: %w", perr)
 	}
