@@ -117,7 +117,7 @@ func inprocRound(path string, l *lab.Lab, par int, loginKey string, apply bool) 
 			return nil
 		}
 		redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, *t.SSH) }
-		res := reconcile.ApplyHost(ctx, hp, conn, redial, time.Now())
+		res := reconcile.ApplyHost(ctx, hp, hp.Live, conn, redial, reconcile.ApplyOptions{Login: t.User, Now: time.Now()})
 		if res.Outcome != reconcile.Applied {
 			return fmt.Errorf("%s: %v", res.Outcome, res.Err)
 		}

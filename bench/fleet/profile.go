@@ -91,7 +91,7 @@ func (b *bench) profile() error {
 			return &timedConn{Conn: c, add: add, prefix: "check: "}, nil
 		}
 		t2 := time.Now()
-		res := reconcile.ApplyHost(ctx, hp, conn, redial, time.Now())
+		res := reconcile.ApplyHost(ctx, hp, hp.Live, conn, redial, reconcile.ApplyOptions{Login: t.User, Now: time.Now()})
 		add("9 ApplyHost total", time.Since(t2))
 		add("0 host total", time.Since(t0))
 		if res.Outcome != reconcile.Applied {
@@ -207,7 +207,7 @@ func (b *bench) traceScript(l *lab.Lab, h *lab.Host, us []benchUser, loginKey st
 		}
 	}
 	runID := reconcile.NewRunID(time.Now())
-	script, err := reconcile.LinuxApplyScript(hp, runID, time.Now())
+	script, err := reconcile.LinuxApplyScript(hp, runID, time.Now(), reconcile.Waits{})
 	if err != nil {
 		return err
 	}

@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +31,7 @@ type fleetOptions struct {
 	timeout        time.Duration
 	shard          string
 	format         string
+	lockTimeout    time.Duration
 	knownHosts     multiFlag
 	identities     multiFlag
 	insecure       bool
@@ -71,8 +68,12 @@ type fleetRun struct {
 	targets  map[string]inventory.Target
 	mu       sync.Mutex
 	conns    map[string]transport.Conn
-	winrm    *winrmOptions
-	pull     *reconcile.PullOptions
+	// dials hold what each host's login is (for the lockout guard apply judges again).
+	dials map[string]*dialed
+	winrm *winrmOptions
+	pull  *reconcile.PullOptions
+	now   time.Time
+	waits reconcile.Waits
 }
 
 func (r *fleetRun) close() {
@@ -119,12 +120,14 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 		c.errorf("%v", err)
 		return nil, exitUsage
 	}
-	pull, err := o.pull.options(res.m.Files, time.Now())
+	now := time.Now()
+	pull, err := o.pull.options(res.m.Files, now)
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, exitUsage
 	}
-	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, winrm: &o.winrm, pull: pull}
+	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, winrm: &o.winrm, pull: pull,
+		now: now, dials: map[string]*dialed{}, waits: reconcile.Waits{Lock: o.lockTimeout}}
 	if keepConns {
 		run.conns = map[string]transport.Conn{}
 	}
@@ -132,7 +135,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 	for i, h := range res.m.Hosts {
 		paths[h.Name] = fmt.Sprintf("hosts[%d]", i)
 	}
-	today := reconcile.DaysSinceEpoch(time.Now())
+	today := reconcile.DaysSinceEpoch(now)
 	var plans []*reconcile.HostPlan
 	var pmu sync.Mutex
 	prog := c.progress("read")
@@ -192,9 +195,11 @@ func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target,
 	}
 	conn := d.conn
 	hp := reconcile.PlanHost(ctx, run.check.m, t.Host, path, conn, reconcile.Options{
-		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today, Pull: run.pull,
+		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today, Now: run.now, Pull: run.pull,
+		Recover: run.conns != nil, Waits: run.waits,
 	})
 	run.mu.Lock()
+	run.dials[t.Name] = &dialed{login: d.login, keys: d.keys}
 	if run.conns != nil && hp.Status == reconcile.StatusOK && len(hp.Changes) > 0 {
 		run.conns[t.Name] = conn
 	} else {
@@ -248,7 +253,7 @@ func runPlan(c *cli, args []string) int {
 		return code
 	}
 	defer run.close()
-	if err := report.RenderPlan(c.stdout, o.format, run.plan); err != nil {
+	if err := report.RenderPlan(c.stdout, o.format, run.plan.Public()); err != nil {
 		c.errorf("%v", err)
 		return exitHost
 	}
@@ -258,7 +263,11 @@ func runPlan(c *cli, args []string) int {
 		return exitInvalid
 	}
 	if *out != "" {
-		if err := writePlanFile(*out, run.plan); err != nil {
+		src, err := reconcile.NewSource(run.check.m, run.check.engine.Digest, run.now.UTC().Format(time.RFC3339))
+		if err == nil {
+			err = reconcile.WritePlanFile(*out, run.plan, src)
+		}
+		if err != nil {
 			c.errorf("write plan: %v", err)
 			return exitUsage
 		}
@@ -270,67 +279,4 @@ func runPlan(c *cli, args []string) int {
 		return exitChanges
 	}
 	return exitOK
-}
-
-func writePlanFile(path string, p *reconcile.Plan) error {
-	var b strings.Builder
-	if err := report.RenderPlan(&b, "json", p); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
-}
-
-// readPlanFile reads a plan written by --out.
-func readPlanFile(path string) (*reconcile.Plan, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var p reconcile.Plan
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("%s: not a plan file: %v", path, err)
-	}
-	if p.FormatVersion != reconcile.FormatVersion {
-		return nil, fmt.Errorf("%s: plan format %q, want %q", path, p.FormatVersion, reconcile.FormatVersion)
-	}
-	// An edited or forged file: every host once, by name.
-	seen := map[string]bool{}
-	for i, h := range p.Hosts {
-		if h == nil || h.Name == "" {
-			return nil, fmt.Errorf("%s: not a plan file: hosts[%d] has no name", path, i)
-		}
-		if seen[h.Name] {
-			return nil, fmt.Errorf("%s: not a plan file: host %q appears twice", path, h.Name)
-		}
-		seen[h.Name] = true
-	}
-	return &p, nil
-}
-
-// staleHosts names the hosts of saved whose live state or changes differ from fresh.
-func staleHosts(saved, fresh *reconcile.Plan) []string {
-	now := map[string]*reconcile.HostPlan{}
-	for _, h := range fresh.Hosts {
-		now[h.Name] = h
-	}
-	var stale []string
-	for _, h := range saved.Hosts {
-		if h.Status != reconcile.StatusOK {
-			continue
-		}
-		f, ok := now[h.Name]
-		if !ok || f.Status != reconcile.StatusOK || f.Fingerprint != h.Fingerprint || changesDigest(f.Changes) != changesDigest(h.Changes) {
-			stale = append(stale, h.Name)
-		}
-	}
-	sort.Strings(stale)
-	return stale
-}
-
-func changesDigest(cs []reconcile.Change) string {
-	h := sha256.New()
-	for _, c := range cs {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", c.Action, c.Resource, c.Name)
-	}
-	return string(h.Sum(nil))
 }

@@ -126,10 +126,16 @@ type Linux struct {
 	Record     Record `json:"record"`
 	// RecordError says why the state file could not be used ("" when it is absent or fine).
 	RecordError string `json:"recordError,omitempty"`
-	Systemd     bool   `json:"systemd"`
-	SshdPID     int    `json:"sshdPid"`
-	PIDFile     string `json:"pidFile"`
-	Root        bool   `json:"root"`
+	// Generation is the run id of the last apply committed on the host ("" before any).
+	Generation string `json:"generation,omitempty"`
+	// Interrupted are runs that died mid-way and left backups (apply restores them first).
+	Interrupted []string `json:"interrupted,omitempty"`
+	// Busy: another apply held the host's lock for the whole wait.
+	Busy    bool   `json:"busy,omitempty"`
+	Systemd bool   `json:"systemd"`
+	SshdPID int    `json:"sshdPid"`
+	PIDFile string `json:"pidFile"`
+	Root    bool   `json:"root"`
 	// Pull is what the host has of pull mode (pull.go).
 	Pull Pull `json:"pull"`
 	// Effective is what sshd and sudo decide for the users asked about (effective.go).
@@ -311,6 +317,14 @@ func ParseLinux(out []byte) (*Linux, error) {
 			if err == nil {
 				l.Record, l.RecordError = parseRecord(f)
 			}
+		case "generation":
+			if s.attrs["kind"] == string(KindFile) {
+				l.Generation = strings.TrimSpace(string(s.body))
+			}
+		case "interrupted":
+			l.Interrupted = lines(s.body)
+		case "busy":
+			l.Busy = true
 		case "pull_snapshot":
 			err = parsePullSnapshot(l, s)
 		case "pull_pub":

@@ -158,6 +158,18 @@ main() {
 		}' "$@"
 	}
 
+	# Wait for an accessctl apply in progress (it holds the lock exclusively until it has
+	# committed or rolled back), so no read sees a host between states.
+	lock=/run/accessctl-apply.lock
+	if command -v flock >/dev/null 2>&1 && [ -d /run ] && [ ! -L "$lock" ]; then
+		exec 9>>"$lock"
+		flock -s -w 150 9 || printf '@@begin busy - kind=absent\n@@end\n'
+	fi
+	# Backups of runs that died mid-way (no run holds the lock now): apply restores them first.
+	for d in /var/lib/accessctl/backup/*; do
+		[ -d "$d" ] && printf '%s\n' "${d##*/}"
+	done | section interrupted -
+
 	getent passwd | section passwd -
 	getent group | section group -
 
@@ -368,6 +380,7 @@ EOF
 	fi
 
 	file_section state - /var/lib/accessctl/state.json
+	file_section generation - /var/lib/accessctl/generation
 
 	# Pull mode (docs/pull-mode.md): the snapshot's first four lines (its header, not its users)
 	# and digest, its verify key, and the owner, mode and type of the plug-in binary, of every

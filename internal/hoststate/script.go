@@ -3,6 +3,7 @@ package hoststate
 import (
 	_ "embed"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/transport"
 	"regexp"
 	"strings"
 )
@@ -35,10 +36,8 @@ func ReadLinuxCommand(root bool, users []string) (string, error) {
 	return b.String(), nil
 }
 
-// ShellQuote quotes s for a POSIX shell: single quotes, with each ' written as '\”.
-func ShellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// ShellQuote is transport.ShellQuote (kept for the callers in this package).
+func ShellQuote(s string) string { return transport.ShellQuote(s) }
 
 // ValidUserName reports whether name is a user name the read script accepts.
 func ValidUserName(name string) bool { return userNameRE.MatchString(name) }

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +30,9 @@ warn := [[p, f] | f := data.accessctl.rules[p].warn[_]]`
 // Engine holds the compiled policies, built-in and the user's. It is safe for concurrent use.
 type Engine struct {
 	query rego.PreparedEvalQuery
+	// Digest identifies the policies (built-in and the user's): "sha256:" + hex over every
+	// module's file name and text, in file order. A plan file records it.
+	Digest string
 }
 
 // New compiles the embedded policies and the *.rego files under extraDirs (recursively,
@@ -71,7 +76,16 @@ func New(ctx context.Context, extraDirs []string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policies: %w", err)
 	}
-	return &Engine{query: q}, nil
+	files := make([]string, 0, len(byFile))
+	for f := range byFile {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%s\x00", f, byFile[f].String())
+	}
+	return &Engine{query: q, Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // Eval runs every rule on input (from BuildInput) and returns the findings located in m,

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -43,116 +42,183 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(r[:])
 }
 
-// ApplyHost applies one host's plan over conn as a single transaction: the generated script backs
-// up, changes, verifies sshd and restores everything on any failure. Then a fresh connection
-// must log in and run a privileged no-op; if it cannot, the host is rolled back over conn.
-func ApplyHost(ctx context.Context, hp *HostPlan, conn transport.Conn, redial Redial, now time.Time) Result {
+// ApplyOptions are what applying a host needs beyond its plan.
+type ApplyOptions struct {
+	// Login and LoginKeys: accessctl's own way in (the lockout guard is judged again from the
+	// ops, here, before anything runs).
+	Login     string
+	LoginKeys []string
+	// Now is the time recorded as the last apply.
+	Now time.Time
+	// LookupEnv reads password environment variables (Windows passwords are read at apply).
+	LookupEnv func(string) (string, bool)
+	// Waits bound the host side: the apply lock, and the wait for confirmation.
+	Waits Waits
+	// RunID names the run on the host (NewRunID when empty).
+	RunID string
+}
+
+// Blocked lists the reasons of hp's blocked changes.
+func Blocked(hp *HostPlan) []string {
+	var out []string
+	for _, c := range hp.Changes {
+		if c.Blocked != "" {
+			out = append(out, c.Resource+" "+c.Name+": "+c.Blocked)
+		}
+	}
+	return out
+}
+
+// ApplyHost applies one host's plan over conn. live is the host's state read right before
+// (the plan's own read, or a fresh read that matched the plan's fingerprint). The lockout guard
+// is judged from the ops first; a host with a blocked change is not started.
+//
+// Linux: the generated script runs detached on the host (it finishes or rolls back on its own
+// if this process or the connection dies), makes the changes as one transaction and awaits
+// confirmation; accessctl then logs in over a fresh connection and confirms through it (proving
+// the way in: login and sudo), or, when it cannot, tells the host to roll back.
+func ApplyHost(ctx context.Context, hp *HostPlan, live *hoststate.State, conn transport.Conn, redial Redial, o ApplyOptions) Result {
 	res := Result{Host: hp.Name}
-	if hp.Status != StatusOK {
+	switch {
+	case hp.Status != StatusOK:
 		res.Outcome, res.Err = Failed, fmt.Errorf("not read: %s", hp.Error)
 		return res
-	}
-	if hp.win != nil {
-		return ApplyWindowsHost(ctx, hp.win, conn, redial, now)
-	}
-	if hp.ops == nil || len(hp.Changes) == 0 {
+	case len(hp.Changes) == 0:
 		res.Outcome = Unchanged
 		return res
+	case hp.Apply == nil:
+		res.Outcome, res.Err = Failed, fmt.Errorf("the plan holds no apply data for %s", hp.Name)
+		return res
+	case live == nil:
+		res.Outcome, res.Err = Failed, fmt.Errorf("no live state for %s", hp.Name)
+		return res
 	}
-	runID := NewRunID(now)
-	script, err := LinuxApplyScript(hp, runID, now)
+	if b := Blocked(hp); len(b) > 0 {
+		res.Outcome, res.Err = Failed, fmt.Errorf("not started: blocked: %s", strings.Join(b, "; "))
+		return res
+	}
+	var g Guard
+	if live.Windows != nil {
+		g = WindowsGuard(hp.Changes, windowsLogin(live.Windows), live.Windows.Group(hoststate.SIDAdministrators).HasMember(live.Windows.Login.SID), o.LoginKeys)
+	} else if live.Linux != nil {
+		g = LinuxGuard(hp.Changes, live.Linux.Sudoers, o.Login, o.LoginKeys)
+	}
+	if g.Any() {
+		res.Outcome, res.Err = Failed, fmt.Errorf("refused: the plan would lock accessctl's login %s out (lockout)", g.Login)
+		return res
+	}
+	if live.Windows != nil {
+		return ApplyWindowsHost(ctx, hp, live.Windows, conn, redial, o)
+	}
+	runID := o.RunID
+	if runID == "" {
+		runID = NewRunID(o.Now)
+	}
+	script, err := LinuxApplyScript(hp, runID, o.Now, o.Waits)
 	if err != nil {
 		res.Outcome, res.Err = Failed, err
 		return res
 	}
-	sudo := "sudo -n "
-	if hp.ops.Root {
-		sudo = ""
-	}
-	out, code, err := runScript(ctx, conn, sudo+"sh -s -- apply", script)
+	priv := transport.Privileged{Conn: conn, Root: hp.Apply.Root}
+	out, code, err := priv.Run(ctx, launchCommand(runID), script)
 	msgs := parseApplyOutput(out)
-	if err != nil {
-		// The connection broke mid-run: the script may or may not have rolled back.
-		res.Outcome, res.Err = Failed, fmt.Errorf("apply: %w; backups, if any, are in /var/lib/accessctl/backup/%s", err, runID)
+	switch {
+	case err != nil && !msgs.await:
+		res.Outcome, res.Err = Failed, fmt.Errorf("apply: %w; the host finishes or rolls back run %s on its own (the next run reports which)", err, runID)
 		return res
-	}
-	if code != 0 || !msgs.ok {
-		res.Err = applyError(hp, msgs, code)
-		res.Outcome = RolledBack
-		if msgs.incomplete != "" {
-			res.Outcome = Failed
-			res.Err = fmt.Errorf("%w; the rollback was incomplete, backups are in %s", res.Err, msgs.incomplete)
-		}
+	case !msgs.await:
+		res.Outcome, res.Err = failure(hp, msgs, code)
 		return res
 	}
 
-	// Prove the way in still works, over a connection made after the change.
-	if err := checkWayIn(ctx, redial, sudo); err != nil {
-		rbOut, rbCode, rbErr := runScript(ctx, conn, sudo+"sh -s -- rollback", script)
-		rb := parseApplyOutput(rbOut)
-		if rbErr != nil || rbCode != 0 || !rb.rolledBack {
-			res.Outcome = Failed
-			res.Err = fmt.Errorf("after the change accessctl could not log in again (%v) and the rollback failed; backups are in /var/lib/accessctl/backup/%s", err, runID)
+	// Prove the way in still works, over a connection made after the change, and confirm
+	// through it.
+	fresh, err := redialRetry(ctx, redial)
+	if err == nil {
+		defer fresh.Close()
+		out, code, cerr := transport.Privileged{Conn: fresh, Root: hp.Apply.Root}.Run(ctx, tellCommand(runID, "confirm"), "")
+		end := parseApplyOutput(out)
+		switch {
+		case cerr == nil && end.exit == "applied":
+			res.Outcome = Applied
 			return res
+		case cerr == nil && end.exit != "":
+			res.Outcome, res.Err = failure(hp, end, code)
+			return res
+		case cerr == nil && strings.Contains(out, "sudo"):
+			err = fmt.Errorf("sudo -n over a fresh connection failed: %s", strings.TrimSpace(out))
+		case cerr != nil:
+			err = fmt.Errorf("confirm over a fresh connection: %w", cerr)
+		default:
+			err = fmt.Errorf("confirm over a fresh connection: exit status %d: %s", code, lastLine(out))
 		}
-		res.Outcome = RolledBack
-		res.Err = fmt.Errorf("after the change accessctl could not log in again (%v); restored", err)
+	}
+	// No way in over a fresh connection: the host rolls back (told over the first connection,
+	// or by itself when no confirmation comes).
+	out, _, rerr := priv.Run(ctx, tellCommand(runID, "abort"), "")
+	end := parseApplyOutput(out)
+	if rerr != nil || !strings.HasPrefix(end.exit, "rolled back") {
+		res.Outcome = Failed
+		res.Err = fmt.Errorf("after the change accessctl could not log in again (%v); the host rolls back on its own within %ds (run %s)", err, o.Waits.confirmSeconds(), runID)
 		return res
 	}
-	// A failed commit only leaves the backups behind; the host is applied all the same.
-	_, _, _ = runScript(ctx, conn, sudo+"sh -s -- commit", script)
-	res.Outcome = Applied
+	res.Outcome = RolledBack
+	res.Err = fmt.Errorf("after the change accessctl could not log in again (%v); restored", err)
 	return res
 }
 
-func checkWayIn(ctx context.Context, redial Redial, sudo string) error {
+// RunDir is where the apply script, its journal and its outcome live on a Linux host.
+const RunDir = "/var/lib/accessctl/run"
+
+// launchCommand saves the script from stdin (root's directory, mode 0700) and launches it.
+func launchCommand(runID string) string {
+	f := RunDir + "/" + runID + ".sh"
+	return "sh -c " + q("umask 077 && mkdir -p "+RunDir+" && chmod 700 "+RunDir+" && cat >"+f+" && exec sh "+f+" launch")
+}
+
+// tellCommand confirms or aborts a run awaiting confirmation.
+func tellCommand(runID, word string) string {
+	f := RunDir + "/" + runID + ".sh"
+	return "sh -c " + q("if [ -f "+f+" ]; then exec sh "+f+" "+word+"; else echo '@@exit rolled back: the run is gone (it ended on its own: no confirmation in time)'; fi")
+}
+
+func redialRetry(ctx context.Context, redial Redial) (transport.Conn, error) {
 	if redial == nil {
-		return nil
+		return nil, fmt.Errorf("no way to open a fresh connection")
 	}
 	// sshd re-executes itself on SIGHUP and does not listen for a moment: retry the dial for a
 	// few seconds before concluding the way in is gone.
-	var c transport.Conn
-	var err error
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		if c, err = redial(ctx); err == nil {
-			break
+		c, err := redial(ctx)
+		if err == nil {
+			return c, nil
 		}
 		if wait > 3*time.Second || ctx.Err() != nil {
-			return fmt.Errorf("fresh connection: %w", err)
+			return nil, fmt.Errorf("fresh connection: %w", err)
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return fmt.Errorf("fresh connection: %w", err)
+			return nil, fmt.Errorf("fresh connection: %w", err)
 		}
 	}
-	defer c.Close()
-	var stderr bytes.Buffer
-	cmd := "true"
-	if sudo != "" {
-		cmd = "sudo -n true"
-	}
-	code, err := c.Run(ctx, cmd, nil, &bytes.Buffer{}, &stderr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cmd, err)
-	}
-	if code != 0 {
-		return fmt.Errorf("%s exited with status %d: %s", cmd, code, firstLine(strings.TrimSpace(stderr.String())))
-	}
-	return nil
 }
 
-func runScript(ctx context.Context, c transport.Conn, cmd, script string) (string, int, error) {
-	var stdout, stderr bytes.Buffer
-	code, err := c.Run(ctx, cmd, strings.NewReader(script), &stdout, &stderr)
-	return stdout.String() + "\n" + stderr.String(), code, err
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }
 
 type applyMsgs struct {
-	ok, rolledBack bool
-	fails          []string
-	mismatch       map[string]string // keyword -> effective value after the change
-	incomplete     string
+	ok, rolledBack, await bool
+	exit                  string // the run's outcome line: applied | rolled back: ... | not started: ...
+	notes                 []string
+	fails                 []string
+	mismatch              map[string]string // keyword -> effective value after the change
+	incomplete            string
 }
 
 func parseApplyOutput(out string) applyMsgs {
@@ -165,6 +231,12 @@ func parseApplyOutput(out string) applyMsgs {
 		switch word {
 		case "ok":
 			m.ok = true
+		case "await":
+			m.await = true
+		case "exit":
+			m.exit = rest
+		case "note":
+			m.notes = append(m.notes, rest)
 		case "rolledback":
 			m.rolledBack = true
 		case "fail":
@@ -179,24 +251,39 @@ func parseApplyOutput(out string) applyMsgs {
 	return m
 }
 
-func applyError(hp *HostPlan, m applyMsgs, code int) error {
-	if len(m.mismatch) > 0 && hp.ops != nil && hp.ops.Sshd != nil {
+// failure turns the end of a run that did not apply into an outcome and an error that keeps
+// the cause (every failure line, the sshd setting that still wins).
+func failure(hp *HostPlan, m applyMsgs, code int) (Outcome, error) {
+	switch {
+	case m.incomplete != "":
+		return Failed, fmt.Errorf("%s; the rollback was incomplete, backups are in %s", strings.Join(m.fails, "; "), m.incomplete)
+	case strings.HasPrefix(m.exit, "not started"):
+		return Failed, fmt.Errorf("%s", m.exit)
+	}
+	st, _ := stepsOf(hp.Changes)
+	if len(m.mismatch) > 0 && st != nil && st.sshd != nil {
 		var parts []string
 		for k, v := range m.mismatch {
-			parts = append(parts, fmt.Sprintf("sshd %s is still %s (wanted %s): %s", k, orNone(v), hp.ops.Sshd.Expect[k], culprit(hp, k)))
+			parts = append(parts, fmt.Sprintf("sshd %s is still %s (wanted %s): %s", k, orNone(v), st.sshd.Expect[k], culprit(hp, st.sshd, k)))
 		}
-		return fmt.Errorf("%s; rolled back", strings.Join(parts, "; "))
+		sort.Strings(parts)
+		return RolledBack, fmt.Errorf("%s; rolled back", strings.Join(parts, "; "))
 	}
 	if len(m.fails) > 0 {
-		return fmt.Errorf("%s; rolled back", m.fails[0])
+		return RolledBack, fmt.Errorf("%s; rolled back", strings.Join(m.fails, "; "))
 	}
-	return fmt.Errorf("apply script exited with status %d; rolled back", code)
+	if m.exit != "" {
+		return RolledBack, fmt.Errorf("%s", m.exit)
+	}
+	return Failed, fmt.Errorf("apply script exited with status %d without a result; the host finishes or rolls back on its own", code)
 }
 
 // culprit names what still decides keyword once accessctl's settings are in place.
-func culprit(hp *HostPlan, keyword string) string {
+func culprit(hp *HostPlan, s *SshdOp, keyword string) string {
+	if hp.Live == nil || hp.Live.Linux == nil {
+		return "see sshd -T on the host"
+	}
 	l := hp.Live.Linux
-	s := hp.ops.Sshd
 	var main *string
 	dropIns := l.DropIns
 	target := hoststate.SshdConfigPath

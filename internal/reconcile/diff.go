@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"golang.org/x/crypto/ssh"
 	"regexp"
 	"sort"
 	"strconv"
@@ -13,43 +14,32 @@ import (
 	"github.com/accessctl/accessctl/internal/manifest"
 )
 
-// userOp is what the apply script does to one account.
-type userOp struct {
-	Name       string
-	Create     bool
-	Opts       []string // useradd/usermod options and their values, quoted by the script writer
-	AddGroups  []string
-	Lock       bool
-	Unlock     bool
-	Delete     bool
-	RemoveHome bool
-	Keys       *string // whole authorized_keys text, nil when untouched
-}
+var groupNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
+// SshdOp is accessctl's sshd settings: the file to write, and what sshd -T must show after.
 type SshdOp struct {
-	DropIn  bool
-	Content string // the drop-in file, or the whole new sshd_config
+	DropIn  bool   `json:"dropIn"`
+	Content string `json:"content"` // the drop-in file, or the whole new sshd_config
 	// MainSHA256 is the digest of sshd_config as read; block mode refuses to write over a file
 	// that changed since.
-	MainSHA256 string
-	Expect     map[string]string
-	PIDFile    string
+	MainSHA256 string            `json:"mainSha256,omitempty"`
+	Expect     map[string]string `json:"expect"`
+	PIDFile    string            `json:"pidFile,omitempty"`
 }
 
-// hostOps is everything the apply script of one host does, decided at plan time.
-type hostOps struct {
-	Root          bool
-	Groups        []string
-	Users         []userOp
-	Passwords     []string // name:hash lines for chpasswd -e
-	Sudoers       *string
-	SudoersDelete bool
-	Sshd          *SshdOp
-	Pull          *PullOp // pull mode (pull.go)
-	Record        hoststate.Record
+// linuxPlanner collects one Linux host's changes, each with the ops that make it.
+type linuxPlanner struct {
+	hp  *HostPlan
+	rec hoststate.Record
+	// names maps key fingerprints to the manifest's key pair names (for KeyView).
+	names map[string]string
+	// pushMode: accessctl writes authorized_keys on this host (not every group uses pull mode).
+	pushMode bool
 }
 
-var groupNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+func (p *linuxPlanner) add(a Action, res, name, reason string, before, after any, ops ...Op) {
+	p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: a, Resource: res, Name: name, Reason: reason, Before: before, After: after, Ops: ops})
+}
 
 // PlanLinux compares a Linux host's live state with what the manifest wants there.
 func PlanLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, path string, o Options) *HostPlan {
@@ -65,7 +55,7 @@ func PlanLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, path str
 		hp.Status = StatusError
 		hp.Error = err.Error()
 		hp.Changes = []Change{}
-		hp.ops = nil
+		hp.Apply = nil
 	}
 	return hp
 }
@@ -74,148 +64,206 @@ func planLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Option
 	if live.RecordError != "" {
 		return fmt.Errorf("accessctl's state file is unusable: %s", live.RecordError)
 	}
-	ops := &hostOps{Root: o.Login == "root", Record: copyRecord(live.Record)}
-	add := func(a Action, res, name, reason, before, after string) {
-		hp.Changes = append(hp.Changes, Change{Host: hp.Name, Action: a, Resource: res, Name: name, Reason: reason, Before: before, After: after})
-	}
-	host := d.Host.Name
-	groupSeen := map[string]bool{}
-
+	p := &linuxPlanner{hp: hp, rec: copyRecord(live.Record), names: keypairNames(m), pushMode: d.PushKeys}
+	groupMade := map[string]bool{}
 	for _, du := range d.Users {
-		u := du.User
-		acct := live.Account(u.Name)
-		op := userOp{Name: u.Name}
-		sh, hasShadow := live.Shadow[u.Name]
-		locked := hasShadow && sh.Locked() && sh.Expire >= 0 && sh.Expire <= o.Today
-		if acct != nil && acct.UID == 0 {
-			return fmt.Errorf("user %s has uid 0 on the host; accessctl does not manage it", u.Name)
+		if err := p.planUser(m, du, live, o, groupMade); err != nil {
+			return err
 		}
-		if acct == nil {
-			op.Create = true
-			var desc []string
-			if u.UID != nil {
-				op.Opts = append(op.Opts, "-u", strconv.Itoa(*u.UID))
-				desc = append(desc, "uid="+strconv.Itoa(*u.UID))
-			}
-			if u.Shell != "" {
-				op.Opts = append(op.Opts, "-s", u.Shell)
-				desc = append(desc, "shell="+u.Shell)
-			}
-			if u.FullName != "" {
-				op.Opts = append(op.Opts, "-c", u.FullName)
-			}
-			if u.State == manifest.StateLocked {
-				op.Lock = true
-				desc = append(desc, "locked")
-			}
-			add(Create, ResUser, u.Name, fmt.Sprintf("%s is not on %s", u.Name, host), "", strings.Join(desc, " "))
-			ops.Record.Created = appendUnique(ops.Record.Created, u.Name)
-		} else {
-			var before, after []string
-			if u.UID != nil && acct.UID != *u.UID {
-				op.Opts = append(op.Opts, "-u", strconv.Itoa(*u.UID))
-				before, after = append(before, "uid="+strconv.Itoa(acct.UID)), append(after, "uid="+strconv.Itoa(*u.UID))
-			}
-			if u.Shell != "" && acct.Shell != u.Shell {
-				op.Opts = append(op.Opts, "-s", u.Shell)
-				before, after = append(before, "shell="+acct.Shell), append(after, "shell="+u.Shell)
-			}
-			if u.FullName != "" && acct.GECOS != u.FullName && strings.SplitN(acct.GECOS, ",", 2)[0] != u.FullName {
-				op.Opts = append(op.Opts, "-c", u.FullName)
-				before, after = append(before, "fullName differs"), append(after, "fullName from the manifest")
-			}
-			if len(op.Opts) > 0 {
-				add(Update, ResUser, u.Name, fmt.Sprintf("%s differs from the manifest: %s", u.Name, strings.Join(before, ", ")), strings.Join(before, " "), strings.Join(after, " "))
-			}
-			switch {
-			case u.State == manifest.StateLocked && !locked:
-				op.Lock = true
-				add(Update, ResUser, u.Name, fmt.Sprintf("%s is locked in the manifest: lock the password and expire the account", u.Name), "active", "locked")
-			case u.State == manifest.StatePresent && hasShadow && sh.Expire == 1:
-				op.Unlock = true
-				add(Update, ResUser, u.Name, fmt.Sprintf("%s is locked on %s but present in the manifest", u.Name, host), "locked", "active")
-			}
+	}
+	if err := p.planRemovals(m, d, live); err != nil {
+		return err
+	}
+	planSudo(d, live, p)
+	if err := planPull(m, d, live, o, p); err != nil {
+		return err
+	}
+	want := map[string]string{}
+	for k, v := range d.Sshd {
+		want[k] = v
+	}
+	for k, v := range pullSshd(m, d, o) {
+		want[k] = v
+	}
+	if err := planSshd(want, live, p); err != nil {
+		return err
+	}
+	for _, a := range live.Accounts {
+		if a.Human() && !d.Named[a.Name] && !live.Record.CreatedUser(a.Name) && a.Name != o.Login {
+			hp.Unmanaged = append(hp.Unmanaged, a.Name)
 		}
+	}
+	sort.Strings(hp.Unmanaged)
+	if len(hp.Changes) > 0 {
+		rec := p.rec
+		hp.Apply = &HostApply{Host: d.Host, Root: o.Login == "root", Record: &rec}
+	}
+	hp.Guard = LinuxGuard(hp.Changes, live.Sudoers, o.Login, o.LoginKeys)
+	return nil
+}
 
-		// Supplementary groups: accessctl adds the ones the manifest lists.
-		have := map[string]bool{}
-		if acct != nil {
-			for _, g := range live.SupplementaryGroups(u.Name) {
-				have[g] = true
-			}
+func keypairNames(m *manifest.Manifest) map[string]string {
+	names := map[string]string{}
+	for _, k := range m.Keypairs {
+		if pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey)); err == nil {
+			names[ssh.FingerprintSHA256(pk)] = k.Name
 		}
-		for _, g := range u.Groups {
-			if !groupNameRE.MatchString(g) {
-				return fmt.Errorf("user %s: invalid group name %q", u.Name, g)
-			}
-			if have[g] {
-				continue
-			}
-			if live.Group(g) == nil && !groupSeen[g] {
-				groupSeen[g] = true
-				ops.Groups = append(ops.Groups, g)
-			}
-			op.AddGroups = append(op.AddGroups, g)
-			reason := fmt.Sprintf("%s is not a member of %s", u.Name, g)
-			if live.Group(g) == nil {
-				reason += " (group created)"
-			}
-			add(Create, ResGroup, u.Name+":"+g, reason, "", g)
-		}
+	}
+	return names
+}
 
-		// Password.
-		pwChanged := false
-		if u.Password != nil {
-			matches, mkHash, err := passwordCheck(m, u, o)
+// planUser plans one desired user: the account, its groups, password, lock and keys.
+func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *hoststate.Linux, o Options, groupMade map[string]bool) error {
+	u := du.User
+	host := p.hp.Name
+	acct := live.Account(u.Name)
+	sh, hasShadow := live.Shadow[u.Name]
+	locked := hasShadow && sh.Locked() && sh.Expire >= 0 && sh.Expire <= o.Today
+	if acct != nil && acct.UID == 0 {
+		return fmt.Errorf("user %s has uid 0 on the host; accessctl does not manage it", u.Name)
+	}
+	if acct == nil {
+		op := Op{Kind: OpUserAdd, User: u.Name}
+		view := UserView{UID: u.UID, Shell: u.Shell, FullName: u.FullName, State: "active"}
+		if u.UID != nil {
+			op.Args = append(op.Args, "-u", strconv.Itoa(*u.UID))
+		}
+		if u.Shell != "" {
+			op.Args = append(op.Args, "-s", u.Shell)
+		}
+		if u.FullName != "" {
+			op.Args = append(op.Args, "-c", u.FullName)
+		}
+		ops := []Op{op}
+		if u.State == manifest.StateLocked {
+			ops = append(ops, Op{Kind: OpLock, User: u.Name})
+			view.State = "locked"
+		}
+		p.add(Create, ResUser, u.Name, fmt.Sprintf("%s is not on %s", u.Name, host), nil, view, ops...)
+		p.rec.Created = appendUnique(p.rec.Created, u.Name)
+	} else {
+		var args []string
+		var before, after UserView
+		var what []string
+		if u.UID != nil && acct.UID != *u.UID {
+			args = append(args, "-u", strconv.Itoa(*u.UID))
+			cur := acct.UID
+			before.UID, after.UID = &cur, u.UID
+			what = append(what, "uid")
+		}
+		if u.Shell != "" && acct.Shell != u.Shell {
+			args = append(args, "-s", u.Shell)
+			before.Shell, after.Shell = acct.Shell, u.Shell
+			what = append(what, "shell")
+		}
+		if u.FullName != "" && acct.GECOS != u.FullName && strings.SplitN(acct.GECOS, ",", 2)[0] != u.FullName {
+			args = append(args, "-c", u.FullName)
+			before.FullName, after.FullName = acct.GECOS, u.FullName
+			what = append(what, "full name")
+		}
+		if len(args) > 0 {
+			p.add(Update, ResUser, u.Name, fmt.Sprintf("%s differs from the manifest: %s", u.Name, strings.Join(what, ", ")), before, after,
+				Op{Kind: OpUserMod, User: u.Name, Args: args})
+		}
+		switch {
+		case u.State == manifest.StateLocked && !locked:
+			p.add(Update, ResUser, u.Name, fmt.Sprintf("%s is locked in the manifest: lock the password and expire the account", u.Name),
+				UserView{State: "active"}, UserView{State: "locked"}, Op{Kind: OpLock, User: u.Name})
+		case u.State == manifest.StatePresent && hasShadow && sh.Expire == 1:
+			p.add(Update, ResUser, u.Name, fmt.Sprintf("%s is locked on %s but present in the manifest", u.Name, host),
+				UserView{State: "locked"}, UserView{State: "active"}, Op{Kind: OpUnlock, User: u.Name})
+		}
+	}
+
+	// Supplementary groups: accessctl adds the ones the manifest lists.
+	have := map[string]bool{}
+	if acct != nil {
+		for _, g := range live.SupplementaryGroups(u.Name) {
+			have[g] = true
+		}
+	}
+	for _, g := range u.Groups {
+		if !groupNameRE.MatchString(g) {
+			return fmt.Errorf("user %s: invalid group name %q", u.Name, g)
+		}
+		if have[g] {
+			continue
+		}
+		var ops []Op
+		reason := fmt.Sprintf("%s is not a member of %s", u.Name, g)
+		if live.Group(g) == nil {
+			reason += " (group created)"
+			if !groupMade[g] {
+				groupMade[g] = true
+				ops = append(ops, Op{Kind: OpGroupAdd, Group: g})
+			}
+		}
+		ops = append(ops, Op{Kind: OpAddGroups, User: u.Name, Groups: []string{g}})
+		p.add(Create, ResGroup, u.Name+":"+g, reason, nil, g, ops...)
+	}
+
+	// Password.
+	if u.Password != nil {
+		matches, mkHash, err := passwordCheck(m, u, o)
+		if err != nil {
+			return fmt.Errorf("password of %s: %w", u.Name, err)
+		}
+		cur := strings.TrimLeft(sh.Hash, "!")
+		if !hasShadow || !matches(cur) {
+			hash, err := mkHash()
 			if err != nil {
 				return fmt.Errorf("password of %s: %w", u.Name, err)
 			}
-			cur := strings.TrimLeft(sh.Hash, "!")
-			if !hasShadow || !matches(cur) {
-				hash, err := mkHash()
-				if err != nil {
-					return fmt.Errorf("password of %s: %w", u.Name, err)
-				}
-				ops.Passwords = append(ops.Passwords, u.Name+":"+hash)
-				pwChanged = true
-				if cur == "" || cur == "*" || acct == nil {
-					add(Create, ResPassword, u.Name, fmt.Sprintf("password of %s is not set", u.Name), "unset", "set")
-				} else {
-					add(Update, ResPassword, u.Name, fmt.Sprintf("password of %s differs from the manifest", u.Name), "differs", "set")
-				}
+			ops := []Op{{Kind: OpPassword, User: u.Name, Hash: hash}}
+			if u.State == manifest.StateLocked {
+				ops = append(ops, Op{Kind: OpLock, User: u.Name}) // chpasswd -e writes an unlocked hash
 			}
-		}
-		if pwChanged && u.State == manifest.StateLocked {
-			op.Lock = true // chpasswd -e writes an unlocked hash
-		}
-
-		// authorized_keys: exactly the bindings, for users who may log in.
-		if d.PushKeys && u.State == manifest.StatePresent {
-			want := authorizedKeysText(du.Keys)
-			f := live.AuthorizedKeys[u.Name]
-			if acct == nil {
-				f = hoststate.File{Kind: hoststate.KindAbsent}
-			}
-			if reason, a := keysChange(u.Name, du.Keys, f); reason != "" && !(a == Create && len(du.Keys) == 0) {
-				op.Keys = &want
-				add(a, ResKeys, u.Name, reason, plural(countKeys(f), "key", "keys"), plural(len(du.Keys), "key", "keys"))
-			}
-			var rec []hoststate.InstalledKey
-			for _, k := range du.Keys {
-				rec = append(rec, hoststate.InstalledKey{Keypair: k.Keypair, Fingerprint: k.Fingerprint})
-			}
-			if len(rec) > 0 {
-				ops.Record.Keys[u.Name] = rec
+			if cur == "" || cur == "*" || acct == nil {
+				p.add(Create, ResPassword, u.Name, fmt.Sprintf("password of %s is not set", u.Name), "unset", "set", ops...)
 			} else {
-				delete(ops.Record.Keys, u.Name)
+				p.add(Update, ResPassword, u.Name, fmt.Sprintf("password of %s differs from the manifest", u.Name), "differs", "set", ops...)
 			}
-		}
-		if op.Create || len(op.Opts) > 0 || len(op.AddGroups) > 0 || op.Lock || op.Unlock || op.Keys != nil {
-			ops.Users = append(ops.Users, op)
 		}
 	}
 
-	// Removals: absent users everywhere; users accessctl created that are no longer desired.
+	// authorized_keys: exactly the bindings, for users who may log in.
+	if p.pushKeys(du, u) {
+		want := authorizedKeysText(du.Keys)
+		f := live.AuthorizedKeys[u.Name]
+		if acct == nil {
+			f = hoststate.File{Kind: hoststate.KindAbsent}
+		}
+		file := "~" + u.Name + "/.ssh/authorized_keys"
+		if acct != nil && acct.Home != "" {
+			file = acct.Home + "/.ssh/authorized_keys"
+		}
+		if reason, a := keysChange(u.Name, du.Keys, f); reason != "" && !(a == Create && len(du.Keys) == 0) {
+			var before any
+			if f.Kind == hoststate.KindFile {
+				before = keyViews(f.Content, file, p.names)
+			}
+			p.add(a, ResKeys, u.Name, reason, before, keyViews(want, file, p.names), Op{Kind: OpKeys, User: u.Name, Content: &want})
+		}
+		var rec []hoststate.InstalledKey
+		for _, k := range du.Keys {
+			rec = append(rec, hoststate.InstalledKey{Keypair: k.Keypair, Fingerprint: k.Fingerprint})
+		}
+		if len(rec) > 0 {
+			p.rec.Keys[u.Name] = rec
+		} else {
+			delete(p.rec.Keys, u.Name)
+		}
+	}
+	return nil
+}
+
+// pushKeys: accessctl writes du's authorized_keys (push mode, and the user may log in).
+func (p *linuxPlanner) pushKeys(_ desiredUser, u *manifest.User) bool {
+	return p.pushMode && u.State == manifest.StatePresent
+}
+
+// planRemovals: absent users everywhere; users accessctl created that are no longer desired.
+func (p *linuxPlanner) planRemovals(m *manifest.Manifest, d *Desired, live *hoststate.Linux) error {
 	desired := map[string]bool{}
 	for _, du := range d.Users {
 		desired[du.Name] = true
@@ -227,7 +275,7 @@ func planLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Option
 			reason = fmt.Sprintf("%s is absent in the manifest", a.Name)
 			removeHome = u.RemoveHome
 		} else if !desired[a.Name] && live.Record.CreatedUser(a.Name) {
-			reason = fmt.Sprintf("%s was created by accessctl and is no longer desired on %s", a.Name, host)
+			reason = fmt.Sprintf("%s was created by accessctl and is no longer desired on %s", a.Name, d.Host.Name)
 			for i := range m.Users {
 				if m.Users[i].Name == a.Name {
 					removeHome = m.Users[i].RemoveHome
@@ -239,35 +287,15 @@ func planLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Option
 		if a.UID == 0 {
 			return fmt.Errorf("refusing to remove %s: uid 0", a.Name)
 		}
-		after := "home kept"
+		home := "kept"
 		if removeHome {
-			after = "home removed"
+			home = "removed"
 		}
-		add(Delete, ResUser, a.Name, reason, "uid="+strconv.Itoa(a.UID), after)
-		ops.Users = append(ops.Users, userOp{Name: a.Name, Delete: true, RemoveHome: removeHome})
-		ops.Record.Created = removeString(ops.Record.Created, a.Name)
-		delete(ops.Record.Keys, a.Name)
-	}
-
-	if err := planSudo(d, live, ops, add); err != nil {
-		return err
-	}
-	if err := planPull(m, d, live, o, ops, add); err != nil {
-		return err
-	}
-	if err := planSshd(d, live, ops, add); err != nil {
-		return err
-	}
-
-	for _, a := range live.Accounts {
-		if a.Human() && !d.Named[a.Name] && !live.Record.CreatedUser(a.Name) && a.Name != o.Login {
-			hp.Unmanaged = append(hp.Unmanaged, a.Name)
-		}
-	}
-	sort.Strings(hp.Unmanaged)
-	hp.Guard = guardFor(d, live, o, hp.Changes, ops)
-	if len(hp.Changes) > 0 {
-		hp.ops = ops
+		uid := a.UID
+		p.add(Delete, ResUser, a.Name, reason, UserView{UID: &uid, Shell: a.Shell, State: "active"}, UserView{State: "absent", Home: home},
+			Op{Kind: OpUserDel, User: a.Name, RemoveHome: removeHome})
+		p.rec.Created = removeString(p.rec.Created, a.Name)
+		delete(p.rec.Keys, a.Name)
 	}
 	return nil
 }
@@ -381,31 +409,53 @@ func sudoWords(level string) string {
 	return "none"
 }
 
-func planSudo(d *Desired, live *hoststate.Linux, ops *hostOps, add func(Action, string, string, string, string, string)) error {
-	liveLevel := map[string]string{}
-	var liveOrder []string
-	if live.Sudoers.Kind == hoststate.KindFile {
-		for _, l := range strings.Split(live.Sudoers.Content, "\n") {
-			l = strings.TrimSpace(l)
-			if l == "" || strings.HasPrefix(l, "#") {
-				continue
+// sudoLevels reads the rules of accessctl's sudoers drop-in: user -> level, in file order.
+func sudoLevels(f hoststate.File) (map[string]string, []string) {
+	level := map[string]string{}
+	var order []string
+	if f.Kind != hoststate.KindFile {
+		return level, nil
+	}
+	for _, l := range strings.Split(f.Content, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if mm := sudoLineRE.FindStringSubmatch(l); mm != nil {
+			lvl := manifest.SudoPassword
+			if mm[2] != "" {
+				lvl = manifest.SudoNoPasswd
 			}
-			if mm := sudoLineRE.FindStringSubmatch(l); mm != nil {
-				lvl := manifest.SudoPassword
-				if mm[2] != "" {
-					lvl = manifest.SudoNoPasswd
-				}
-				if _, dup := liveLevel[mm[1]]; !dup {
-					liveOrder = append(liveOrder, mm[1])
-				}
-				liveLevel[mm[1]] = lvl
+			if _, dup := level[mm[1]]; !dup {
+				order = append(order, mm[1])
 			}
+			level[mm[1]] = lvl
 		}
 	}
+	return level, order
+}
+
+func sudoView(name, level string) any {
+	if level == "" || level == manifest.SudoNone {
+		return nil
+	}
+	return SudoView{Rule: sudoLine(name, level), File: hoststate.SudoersPath}
+}
+
+// planSudo plans accessctl's sudoers drop-in. Every sudo change carries the one op that writes
+// (or removes) the whole file.
+func planSudo(d *Desired, live *hoststate.Linux, p *linuxPlanner) {
+	liveLevel, liveOrder := sudoLevels(live.Sudoers)
 	var b strings.Builder
 	b.WriteString(SudoersHeader + "\n")
 	wantLevel := map[string]bool{}
 	n := 0
+	type pending struct {
+		a             Action
+		name, reason  string
+		before, after any
+	}
+	var cs []pending
 	for _, du := range d.Users {
 		if du.Sudo == "" || du.Sudo == manifest.SudoNone {
 			continue
@@ -415,50 +465,46 @@ func planSudo(d *Desired, live *hoststate.Linux, ops *hostOps, add func(Action, 
 		b.WriteString(sudoLine(du.Name, du.Sudo) + "\n")
 		switch cur, ok := liveLevel[du.Name]; {
 		case !ok:
-			add(Create, ResSudo, du.Name, fmt.Sprintf("%s may run %s in the manifest", du.Name, sudoWords(du.Sudo)), "none", sudoWords(du.Sudo))
+			cs = append(cs, pending{Create, du.Name, fmt.Sprintf("%s may run %s in the manifest", du.Name, sudoWords(du.Sudo)), nil, sudoView(du.Name, du.Sudo)})
 		case cur != du.Sudo:
-			add(Update, ResSudo, du.Name, fmt.Sprintf("sudo for %s is %s, the manifest says %s", du.Name, sudoWords(cur), sudoWords(du.Sudo)), sudoWords(cur), sudoWords(du.Sudo))
+			cs = append(cs, pending{Update, du.Name, fmt.Sprintf("sudo for %s is %s, the manifest says %s", du.Name, sudoWords(cur), sudoWords(du.Sudo)), sudoView(du.Name, cur), sudoView(du.Name, du.Sudo)})
 		}
 	}
 	deleted := 0
 	for _, name := range liveOrder {
 		if !wantLevel[name] {
 			deleted++
-			add(Delete, ResSudo, name, fmt.Sprintf("sudo for %s is not granted in the manifest on %s", name, d.Host.Name), sudoWords(liveLevel[name]), "none")
+			cs = append(cs, pending{Delete, name, fmt.Sprintf("sudo for %s is not granted in the manifest on %s", name, d.Host.Name), sudoView(name, liveLevel[name]), nil})
 		}
 	}
 	want := b.String()
+	var op Op
 	switch {
 	case n == 0 && !live.Sudoers.Exists():
+		return
 	case n == 0:
-		ops.SudoersDelete = true
+		op = Op{Kind: OpSudoersRemove, Path: hoststate.SudoersPath}
 		if deleted == 0 {
-			add(Delete, ResSudo, hoststate.SudoersPath, "no user has sudo here in the manifest", "file", "none")
+			cs = append(cs, pending{Delete, hoststate.SudoersPath, "no user has sudo here in the manifest", "file", nil})
 		}
 	case live.Sudoers.Kind == hoststate.KindFile && live.Sudoers.Content == want:
+		return
 	default:
-		ops.Sudoers = &want
-		if deleted == 0 && len(liveOrder) == len(wantLevel) && allSame(liveLevel, d) {
-			add(Update, ResSudo, hoststate.SudoersPath, "the sudoers drop-in is not in the form accessctl writes", "differs", "rewritten")
+		op = Op{Kind: OpSudoers, Path: hoststate.SudoersPath, Content: &want}
+		if len(cs) == 0 {
+			cs = append(cs, pending{Update, hoststate.SudoersPath, "the sudoers drop-in is not in the form accessctl writes", "differs", "rewritten"})
 		}
 	}
-	return nil
-}
-
-func allSame(live map[string]string, d *Desired) bool {
-	for _, du := range d.Users {
-		if du.Sudo != "" && du.Sudo != manifest.SudoNone && live[du.Name] != du.Sudo {
-			return false
-		}
+	for _, c := range cs {
+		p.add(c.a, ResSudo, c.name, c.reason, c.before, c.after, op)
 	}
-	return true
 }
 
 // SshdHeader is the first line of accessctl's sshd settings.
 const SshdHeader = "# managed by accessctl; do not edit"
 
-func planSshd(d *Desired, live *hoststate.Linux, ops *hostOps, add func(Action, string, string, string, string, string)) error {
-	if len(d.Sshd) == 0 {
+func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) error {
+	if len(want) == 0 {
 		return nil
 	}
 	if live.SshdTError != "" {
@@ -467,16 +513,16 @@ func planSshd(d *Desired, live *hoststate.Linux, ops *hostOps, add func(Action, 
 	if live.SshdConfig.Kind != hoststate.KindFile {
 		return fmt.Errorf("%s is not a regular file (%s)", hoststate.SshdConfigPath, live.SshdConfig.Kind)
 	}
-	kws := make([]string, 0, len(d.Sshd))
-	for k := range d.Sshd {
+	kws := make([]string, 0, len(want))
+	for k := range want {
 		kws = append(kws, k)
 	}
 	sort.Strings(kws)
 	var body strings.Builder
 	for _, k := range kws {
-		body.WriteString(sshdKeywords[k] + " " + d.Sshd[k] + "\n")
+		body.WriteString(sshdKeywords[k] + " " + want[k] + "\n")
 	}
-	op := &SshdOp{Expect: d.Sshd, PIDFile: live.PIDFile, DropIn: live.IncludesDropInsFirst(kws)}
+	op := &SshdOp{Expect: want, PIDFile: live.PIDFile, DropIn: live.IncludesDropInsFirst(kws)}
 	var plannedMain *string
 	plannedDropIns := live.DropIns
 	var inPlace bool
@@ -511,32 +557,37 @@ func planSshd(d *Desired, live *hoststate.Linux, ops *hostOps, add func(Action, 
 	now := live.SshdLayout(nil, nil)
 	after := live.SshdLayout(plannedMain, plannedDropIns)
 	blockLines := len(kws) + 2
-	changed := false
+	type pending struct {
+		name, reason  string
+		before, after any
+	}
+	var cs []pending
 	for _, k := range kws {
-		want := d.Sshd[k]
+		wantV := want[k]
 		cur := live.SshdT[k]
-		if cur == want {
+		if cur == wantV {
 			continue
 		}
-		changed = true
-		reason := fmt.Sprintf("sshd %s is %s, the manifest says %s", k, orNone(cur), want)
+		reason := fmt.Sprintf("sshd %s is %s, the manifest says %s", k, orNone(cur), wantV)
+		before := SshdView{Value: orNone(cur)}
 		if top, _ := hoststate.Winner(now, k); top != nil {
 			reason += " (set at " + top.Where() + ")"
+			before.Where = top.Where()
 		}
-		if top, _ := hoststate.Winner(after, k); top != nil && top.Value != want &&
+		if top, _ := hoststate.Winner(after, k); top != nil && top.Value != wantV &&
 			!(top.File == target && (op.DropIn || top.Line <= blockLines)) {
 			reason += "; " + top.Where() + " would still win"
 		}
-		add(Update, ResSshd, k, reason, orNone(cur), want)
+		cs = append(cs, pending{k, reason, before, SshdView{Value: wantV, Where: target}})
 	}
-	if !changed && !inPlace {
-		where := target
-		add(Update, ResSshd, where, "accessctl's sshd settings are not written in "+where+" (the effective values already match)", "", "written")
-		changed = true
+	if len(cs) == 0 && !inPlace {
+		cs = append(cs, pending{target, "accessctl's sshd settings are not written in " + target + " (the effective values already match)", nil, "written"})
 	}
-	if changed {
-		ops.Sshd = op
-		ops.Record.Sshd = d.Sshd
+	for _, c := range cs {
+		p.add(Update, ResSshd, c.name, c.reason, c.before, c.after, Op{Kind: OpSshd, Sshd: op})
+	}
+	if len(cs) > 0 {
+		p.rec.Sshd = want
 	}
 	return nil
 }

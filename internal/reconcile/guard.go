@@ -1,50 +1,121 @@
 package reconcile
 
 import (
+	"strings"
+
 	"github.com/accessctl/accessctl/internal/hoststate"
 	"github.com/accessctl/accessctl/internal/manifest"
 )
 
-// guardFor states what the plan does to accessctl's own way in: its login user, the keys it
-// logged in with, its sudo (only the grant in accessctl's drop-in can be judged), and sshd
-// public key authentication.
-func guardFor(d *Desired, live *hoststate.Linux, o Options, changes []Change, ops *hostOps) Guard {
-	g := Guard{Login: o.Login}
-	if o.Login == "" {
+// Guard states what a host's plan does to accessctl's own way in (policy rule `lockout`). It
+// is computed from the changes' Ops only (the operations that will run), never from the text
+// shown to people, at plan time and again by apply.
+type Guard struct {
+	Login              string `json:"login"`
+	LoginUserRemoved   bool   `json:"loginUserRemoved"`
+	LoginKeysRemoved   bool   `json:"loginKeysRemoved"`
+	LoginSudoRemoved   bool   `json:"loginSudoRemoved"`
+	PubkeyAuthDisabled bool   `json:"pubkeyAuthDisabled"`
+}
+
+// Any reports whether the plan takes any part of accessctl's way in away.
+func (g Guard) Any() bool {
+	return g.LoginUserRemoved || g.LoginKeysRemoved || g.LoginSudoRemoved || g.PubkeyAuthDisabled
+}
+
+// allOps lists the ops of changes in order.
+func allOps(changes []Change) []Op {
+	var ops []Op
+	for _, c := range changes {
+		ops = append(ops, c.Ops...)
+	}
+	return ops
+}
+
+// LinuxGuard judges the ops of a Linux host's changes against accessctl's login (its user, the
+// keys it authenticated with, given as SHA256 fingerprints, its sudo, and sshd public key
+// authentication). liveSudoers is accessctl's sudoers drop-in as read: only the grant there can
+// be judged (a group rule elsewhere is not accessctl's to remove).
+func LinuxGuard(changes []Change, liveSudoers hoststate.File, login string, loginKeys []string) Guard {
+	g := Guard{Login: login}
+	if login == "" {
 		return g
 	}
-	for _, c := range changes {
-		switch {
-		case c.Resource == ResUser && c.Name == o.Login && (c.Action == Delete || c.After == "locked"):
-			g.LoginUserRemoved = true
-		case c.Resource == ResSudo && c.Name == o.Login && c.Action == Delete:
-			g.LoginSudoRemoved = true
-		case c.Resource == ResSshd && c.Name == "pubkeyauthentication" && c.After == "no":
-			g.PubkeyAuthDisabled = true
-		}
-	}
-	if g.LoginUserRemoved && o.Login != "root" {
-		g.LoginSudoRemoved = true
-	}
-	for _, du := range d.Users {
-		if du.Name == o.Login && du.State == manifest.StateLocked {
-			g.LoginUserRemoved = true
-		}
-	}
-	// Keys: judged from the file as it will be.
-	for _, u := range ops.Users {
-		if u.Name != o.Login {
-			continue
-		}
-		if u.Delete {
-			g.LoginKeysRemoved = true
-		}
-		if u.Keys != nil && len(o.LoginKeys) > 0 {
-			g.LoginKeysRemoved = !holdsAny(*u.Keys, o.LoginKeys)
+	liveLevel, _ := sudoLevels(liveSudoers)
+	_, hadSudo := liveLevel[login]
+	for _, op := range allOps(changes) {
+		switch op.Kind {
+		case OpUserDel, OpLock:
+			if op.User == login {
+				g.LoginUserRemoved = true
+			}
+		case OpKeys:
+			if op.User == login && op.Content != nil && len(loginKeys) > 0 && !holdsAny(*op.Content, loginKeys) {
+				g.LoginKeysRemoved = true
+			}
+		case OpSudoers:
+			if hadSudo && op.Content != nil {
+				lv, _ := sudoLevels(hoststate.File{Kind: hoststate.KindFile, Content: *op.Content})
+				if lv[login] == "" || lv[login] == manifest.SudoNone {
+					g.LoginSudoRemoved = true
+				}
+			}
+		case OpSudoersRemove:
+			if hadSudo {
+				g.LoginSudoRemoved = true
+			}
+		case OpSshd:
+			if op.Sshd != nil && op.Sshd.Expect["pubkeyauthentication"] == "no" {
+				g.PubkeyAuthDisabled = true
+			}
+		case OpPull:
+			if op.Pull != nil {
+				for _, u := range op.Pull.RemoveKeys {
+					if u == login {
+						g.LoginKeysRemoved = true
+					}
+				}
+			}
 		}
 	}
 	if g.LoginUserRemoved {
 		g.LoginKeysRemoved = true
+		if login != "root" {
+			g.LoginSudoRemoved = true
+		}
+	}
+	return g
+}
+
+// WindowsGuard judges the ops of a Windows host's changes against accessctl's login account
+// (by name, as the host reported the login's SID), its Administrators membership and, over
+// SSH, the keys it logged in with (loginAdmin: the login is an administrator, so its keys are
+// in administrators_authorized_keys).
+func WindowsGuard(changes []Change, login string, loginAdmin bool, loginKeys []string) Guard {
+	g := Guard{Login: login}
+	if login == "" {
+		return g
+	}
+	for _, op := range allOps(changes) {
+		if op.Kind != OpWindows || op.Windows == nil {
+			continue
+		}
+		c := op.Windows.Change
+		mine := strings.EqualFold(c.User, login)
+		switch c.Op {
+		case hoststate.WinOpRemoveUser, hoststate.WinOpDisableUser:
+			if mine {
+				g.LoginUserRemoved, g.LoginSudoRemoved, g.LoginKeysRemoved = true, true, true
+			}
+		case hoststate.WinOpRemoveMember:
+			if mine && c.Group == hoststate.SIDAdministrators {
+				g.LoginSudoRemoved = true
+			}
+		case hoststate.WinOpWriteKeys:
+			if c.File == "admin" && loginAdmin && len(loginKeys) > 0 && !holdsAny(c.Content, loginKeys) {
+				g.LoginKeysRemoved = true
+			}
+		}
 	}
 	return g
 }

@@ -34,3 +34,34 @@ type Op struct {
 	// Pull is the pull-mode installation (linux.pull).
 	Pull *PullOp `json:"pull,omitempty"`
 }
+
+// Linux operation kinds (written into the apply script by script.go, in a fixed phase order
+// whatever the order of the changes).
+const (
+	OpGroupAdd      = "linux.groupadd"   // Group: groupadd GROUP (when missing)
+	OpUserAdd       = "linux.useradd"    // User, Args, Groups: useradd -m
+	OpUserMod       = "linux.usermod"    // User, Args: usermod
+	OpAddGroups     = "linux.addgroups"  // User, Groups: usermod -aG (folded into useradd for a new user)
+	OpPassword      = "linux.password"   // User, Hash: chpasswd -e
+	OpLock          = "linux.lock"       // User: password lock + account expiry
+	OpUnlock        = "linux.unlock"     // User: the reverse
+	OpKeys          = "linux.keys"       // User, Content: ~USER/.ssh/authorized_keys, written whole
+	OpSudoers       = "linux.sudoers"    // Path, Content: the sudoers drop-in, checked by visudo
+	OpSudoersRemove = "linux.sudoers.rm" // Path: the drop-in removed
+	OpUserDel       = "linux.userdel"    // User, RemoveHome
+	OpPull          = "linux.pull"       // Pull: pull-mode installation
+	OpSshd          = "linux.sshd"       // Sshd: accessctl's sshd settings, sshd -t, reload, verify
+)
+
+// Windows operation kinds: one per hoststate.WinOp* change of the APPLY script.
+const (
+	OpWindows = "windows.change" // Windows: one change of the Windows change set
+)
+
+// Cloud operation kinds (cloud_op.go).
+const (
+	OpCloudImport = "cloud.import"
+	OpCloudBind   = "cloud.bind"
+	OpCloudUnbind = "cloud.unbind"
+	OpCloudDelete = "cloud.delete"
+)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/accessctl/accessctl/internal/hoststate"
 	"github.com/accessctl/accessctl/internal/manifest"
@@ -38,32 +39,26 @@ const (
 // FormatVersion of the JSON plan.
 const FormatVersion = "1"
 
-// Change is one planned change. Before and After are short human descriptions, never secrets.
+// Change is one planned change. Action, Resource, Name, Before, After and Reason are for
+// people (renderers read only these, and Blocked); apply and the lockout guard read only Ops.
+// Before and After are structured values a reviewer can judge (for keys, the list of keys with
+// key pair, fingerprint, type, options and file); never a secret.
 type Change struct {
 	Host     string `json:"-"`
 	Action   Action `json:"action"`
 	Resource string `json:"resource"`
 	Name     string `json:"name"`
 	Reason   string `json:"reason"`
-	Before   string `json:"before,omitempty"`
-	After    string `json:"after,omitempty"`
+	Before   any    `json:"before,omitempty"`
+	After    any    `json:"after,omitempty"`
 	// Blocked says why apply cannot make this change (a missing home, a missing tool); a host
 	// with a blocked change is not started.
 	Blocked string `json:"blocked,omitempty"`
-	// Ops are what apply runs for this change; see Op.
+	// Ops are what apply runs for this change; see Op. Only plan files (--out) hold them.
 	Ops []Op `json:"ops,omitempty"`
 }
 
-// Guard states what a host's plan does to accessctl's own way in (policy rule `lockout`).
-type Guard struct {
-	Login              string `json:"login"`
-	LoginUserRemoved   bool   `json:"loginUserRemoved"`
-	LoginKeysRemoved   bool   `json:"loginKeysRemoved"`
-	LoginSudoRemoved   bool   `json:"loginSudoRemoved"`
-	PubkeyAuthDisabled bool   `json:"pubkeyAuthDisabled"`
-}
-
-// HostPlan is the plan of one host.
+// HostPlan is the plan of one host (or of one cloud registry, named "cloud NAME").
 type HostPlan struct {
 	Name    string   `json:"name"`
 	Status  string   `json:"status"`
@@ -73,13 +68,33 @@ type HostPlan struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Unmanaged lists human accounts neither in the manifest nor created by accessctl.
 	Unmanaged []string `json:"unmanaged,omitempty"`
+	// Apply is what apply needs besides the changes' Ops: how to reach and re-read the host,
+	// and the bookkeeping written with the changes. Only plan files (--out) hold it.
+	Apply *HostApply `json:"apply,omitempty"`
 
 	// Path is the host's policy path ("hosts[2]").
 	Path  string           `json:"-"`
 	Guard Guard            `json:"-"`
 	Live  *hoststate.State `json:"-"`
-	ops   *hostOps
-	win   *WindowsHostPlan // set for Windows hosts; their apply goes through ApplyWindowsHost
+}
+
+// HostApply is the part of a host's plan that only apply reads.
+type HostApply struct {
+	// Host is the inventory entry the plan was made for (address, port, login, os, transport).
+	Host manifest.Host `json:"host"`
+	// ReadUsers are the accounts the host read covered; apply reads the same ones again to
+	// compare the live-state fingerprint.
+	ReadUsers []string `json:"readUsers"`
+	// Root: the login is root (no sudo).
+	Root bool `json:"root,omitempty"`
+	// Generation is the run id of the last apply committed on the host when it was read; the
+	// apply script refuses to start when another run changed the host since.
+	Generation string `json:"generation,omitempty"`
+	// Record is accessctl's state record (Linux: /var/lib/accessctl/state.json) as it will be
+	// after the changes; apply stamps the time.
+	Record *hoststate.Record `json:"record,omitempty"`
+	// WinRecord is the same for Windows (C:\ProgramData\accessctl\state.json).
+	WinRecord *hoststate.WinRecord `json:"winRecord,omitempty"`
 }
 
 // Summary counts a plan's changes.
@@ -142,6 +157,12 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// Today is the run's date as days since 1970-01-01 (account expiry is in days).
 	Today int
+	// Recover: restore what applies killed mid-way left before reading (apply only).
+	Recover bool
+	// Waits bound the wait for the host's apply lock (Recover).
+	Waits Waits
+	// Now is the run's time (pull-mode snapshots: generatedAt, notAfter). Planning reads no clock.
+	Now time.Time
 	// Pull configures pull mode for hosts whose groups say keys: pull (pull.go); nil: defaults
 	// (unsigned, the plug-in must be on the host, DefaultSnapshotMaxAge).
 	Pull *PullOptions

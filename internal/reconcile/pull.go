@@ -45,8 +45,6 @@ type PullOptions struct {
 	KeysBinary []byte
 	// MaxAge sets the snapshot's notAfter; 0: no expiry.
 	MaxAge time.Duration
-	// Now is the run's time (generatedAt, notAfter).
-	Now time.Time
 	// ManifestDigest identifies the manifest (compile.SourceDigest).
 	ManifestDigest string
 
@@ -61,16 +59,19 @@ func (po *PullOptions) keysBinarySHA256() string {
 	return po.binarySum
 }
 
-// pullOp is what the apply script does for pull mode.
+// PullOp is what the apply script does for pull mode.
 type PullOp struct {
-	MkDir     bool    // create /etc/accessctl
-	Binary    []byte  // install the plug-in; nil: untouched
-	VerifyKey *string // write the .pub; nil: untouched
-	Snapshot  []byte  // write the snapshot; nil: untouched
+	MkDir bool `json:"mkdir,omitempty"` // create /etc/accessctl
+	// Binary is the plug-in to install (nil: untouched). A plan file holds only its digest,
+	// BinarySHA256; apply --plan takes the file again from --keys-binary and checks the digest.
+	Binary       []byte  `json:"-"`
+	BinarySHA256 string  `json:"binarySha256,omitempty"`
+	VerifyKey    *string `json:"verifyKey,omitempty"` // write the .pub; nil: untouched
+	Snapshot     []byte  `json:"snapshot,omitempty"`  // write the snapshot; nil: untouched
 	// Probe runs the plug-in on the snapshot as sshd will: its arguments before the user name.
-	Probe []string
+	Probe []string `json:"probe,omitempty"`
 	// RemoveKeys are users whose authorized_keys file, written by accessctl in push mode, goes.
-	RemoveKeys []string
+	RemoveKeys []string `json:"removeKeys,omitempty"`
 }
 
 // PullWanted reports whether a group of h asks for pull mode.
@@ -96,11 +97,19 @@ func PullCommand(signed bool) string {
 	return cmd + " %u"
 }
 
-type addFunc func(Action, string, string, string, string, string)
+// pullSshd is what pull mode wants of sshd (planSshd writes and verifies it with the manifest's
+// settings): nil when no group of d's host uses pull mode.
+func pullSshd(m *manifest.Manifest, d *Desired, o Options) map[string]string {
+	if !PullWanted(m, d.Host) {
+		return nil
+	}
+	signed := o.Pull != nil && o.Pull.Signer != nil
+	return map[string]string{"authorizedkeyscommand": PullCommand(signed), "authorizedkeyscommanduser": PullUser}
+}
 
-// planPull plans pull mode for d's host; it adds the two sshd keywords to d.Sshd, so it runs
-// before planSshd.
-func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options, ops *hostOps, add addFunc) error {
+// planPull plans pull mode for d's host: the plug-in, the verify key, the snapshot and the
+// push-era files. Every pull change carries the one op that installs it all.
+func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options, p *linuxPlanner) error {
 	if !PullWanted(m, d.Host) {
 		return nil
 	}
@@ -108,10 +117,7 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 	if po == nil {
 		po = &PullOptions{MaxAge: DefaultSnapshotMaxAge}
 	}
-	now := po.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now := o.Now
 	lp := live.Pull
 	if !lp.Read {
 		return fmt.Errorf("pull mode: the host's read output has no pull-mode facts")
@@ -121,6 +127,15 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 	}
 	op := &PullOp{}
 	changed := false
+	type pending struct {
+		a             Action
+		name, reason  string
+		before, after any
+	}
+	var cs []pending
+	add := func(a Action, _, name, reason string, before, after any) {
+		cs = append(cs, pending{a, name, reason, before, after})
+	}
 
 	// The plug-in, and every directory above it: sshd refuses the command otherwise.
 	for _, dir := range hoststate.PullParents {
@@ -152,6 +167,7 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 		}
 		if want != "" {
 			op.Binary = po.KeysBinary
+			op.BinarySHA256 = po.keysBinarySHA256()
 			changed = true
 		}
 	} else {
@@ -246,22 +262,20 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 				continue
 			}
 			op.RemoveKeys = append(op.RemoveKeys, du.Name)
-			delete(ops.Record.Keys, du.Name)
+			delete(p.rec.Keys, du.Name)
 			add(Delete, ResKeys, du.Name, fmt.Sprintf("pull mode: keys of %s come from the snapshot; the authorized_keys file accessctl wrote in push mode is removed", du.Name), plural(countKeys(f), "key", "keys"), "snapshot")
 			changed = true
 		}
 	}
-
-	// sshd: the two keywords join the managed settings (planSshd writes and verifies them).
-	d.Sshd["authorizedkeyscommand"] = PullCommand(po.Signer != nil)
-	d.Sshd["authorizedkeyscommanduser"] = PullUser
 
 	if changed {
 		op.Probe = []string{hoststate.PullKeysBinary, "--snapshot", hoststate.PullSnapshotPath}
 		if po.Signer != nil {
 			op.Probe = append(op.Probe, "--verify-key", hoststate.PullVerifyKeyPath)
 		}
-		ops.Pull = op
+		for _, c := range cs {
+			p.add(c.a, ResKeys, c.name, c.reason, c.before, c.after, Op{Kind: OpPull, Pull: op})
+		}
 	}
 	return nil
 }

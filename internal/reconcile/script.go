@@ -33,13 +33,178 @@ func heredoc(b *strings.Builder, line, data string) {
 	b.WriteString(enc + "\nACCESSCTL_DATA\n")
 }
 
-// LinuxApplyScript is the one script that applies hp on its host, run as
+// Waits bound the host side of an apply: how long it waits for the host's apply lock, and for
+// the controller's confirmation after the changes are made (then it rolls back by itself).
+type Waits struct {
+	Lock    time.Duration
+	Confirm time.Duration
+}
+
+// DefaultLockTimeout is apply's --lock-timeout default (SPEC §2).
+const DefaultLockTimeout = 2 * time.Minute
+
+// DefaultConfirmTimeout bounds the wait for the controller's fresh-connection confirmation.
+const DefaultConfirmTimeout = 30 * time.Second
+
+func (w Waits) lockSeconds() int {
+	if w.Lock <= 0 {
+		return int(DefaultLockTimeout / time.Second)
+	}
+	return int((w.Lock + time.Second - 1) / time.Second)
+}
+
+func (w Waits) confirmSeconds() int {
+	if w.Confirm <= 0 {
+		return int(DefaultConfirmTimeout / time.Second)
+	}
+	return int((w.Confirm + time.Second - 1) / time.Second)
+}
+
+// linuxSteps is a Linux host's ops sorted into the phases of the apply script. Changes list
+// their ops in the order a reviewer reads them; the script runs them in this order instead
+// (groups before the users in them, accounts before keys, sshd last). Ops shared by several
+// changes (the sudoers file, sshd settings, pull mode) are run once.
+type linuxSteps struct {
+	groups    []string
+	users     []string // order of first appearance
+	add       map[string]*Op
+	mod       map[string][]string
+	addGroups map[string][]string
+	passwords []string // user:hash for chpasswd -e
+	lock      map[string]bool
+	unlock    map[string]bool
+	keys      map[string]string
+	sudoers   *string
+	sudoersRm bool
+	del       []Op
+	pull      *PullOp
+	sshd      *SshdOp
+}
+
+func stepsOf(changes []Change) (*linuxSteps, error) {
+	st := &linuxSteps{add: map[string]*Op{}, mod: map[string][]string{}, addGroups: map[string][]string{},
+		lock: map[string]bool{}, unlock: map[string]bool{}, keys: map[string]string{}}
+	seenUser := map[string]bool{}
+	seenGroup := map[string]bool{}
+	user := func(u string) error {
+		if !hoststate.ValidUserName(u) {
+			return fmt.Errorf("invalid user name %q in the plan", u)
+		}
+		if !seenUser[u] {
+			seenUser[u] = true
+			st.users = append(st.users, u)
+		}
+		return nil
+	}
+	for _, op := range allOps(changes) {
+		if op.User != "" {
+			if err := user(op.User); err != nil {
+				return nil, err
+			}
+		}
+		switch op.Kind {
+		case OpGroupAdd:
+			if !groupNameRE.MatchString(op.Group) {
+				return nil, fmt.Errorf("invalid group name %q in the plan", op.Group)
+			}
+			if !seenGroup[op.Group] {
+				seenGroup[op.Group] = true
+				st.groups = append(st.groups, op.Group)
+			}
+		case OpUserAdd, OpUserMod:
+			if err := checkUserArgs(op.Args); err != nil {
+				return nil, fmt.Errorf("%s of %s in the plan: %w", op.Kind, op.User, err)
+			}
+		}
+		switch op.Kind {
+		case OpGroupAdd: // above
+		case OpUserAdd:
+			o := op
+			st.add[op.User] = &o
+		case OpUserMod:
+			st.mod[op.User] = append(st.mod[op.User], op.Args...)
+		case OpAddGroups:
+			for _, g := range op.Groups {
+				if !groupNameRE.MatchString(g) {
+					return nil, fmt.Errorf("invalid group name %q in the plan", g)
+				}
+			}
+			st.addGroups[op.User] = append(st.addGroups[op.User], op.Groups...)
+		case OpPassword:
+			if op.Hash == "" || strings.ContainsAny(op.Hash, ":\n\r") {
+				return nil, fmt.Errorf("invalid password hash for %s in the plan", op.User)
+			}
+			st.passwords = append(st.passwords, op.User+":"+op.Hash)
+		case OpLock:
+			st.lock[op.User] = true
+		case OpUnlock:
+			st.unlock[op.User] = true
+		case OpKeys:
+			if op.Content == nil {
+				return nil, fmt.Errorf("keys of %s without content in the plan", op.User)
+			}
+			st.keys[op.User] = *op.Content
+		case OpSudoers:
+			if op.Content == nil || op.Path != hoststate.SudoersPath {
+				return nil, fmt.Errorf("invalid sudoers op in the plan")
+			}
+			c := *op.Content
+			st.sudoers = &c
+		case OpSudoersRemove:
+			if op.Path != hoststate.SudoersPath {
+				return nil, fmt.Errorf("invalid sudoers op in the plan")
+			}
+			st.sudoersRm = true
+		case OpUserDel:
+			st.del = append(st.del, op)
+		case OpPull:
+			st.pull = op.Pull
+		case OpSshd:
+			if op.Sshd == nil {
+				return nil, fmt.Errorf("sshd op without settings in the plan")
+			}
+			st.sshd = op.Sshd
+		default:
+			return nil, fmt.Errorf("operation %q cannot run on a Linux host", op.Kind)
+		}
+	}
+	return st, nil
+}
+
+// userArgs are the useradd/usermod options a plan may carry (the values are quoted).
+var userArgs = map[string]bool{"-u": true, "-s": true, "-c": true}
+
+func checkUserArgs(args []string) error {
+	if len(args)%2 != 0 {
+		return fmt.Errorf("options not in pairs")
+	}
+	for i := 0; i < len(args); i += 2 {
+		if !userArgs[args[i]] {
+			return fmt.Errorf("option %q is not one accessctl uses", args[i])
+		}
+		if strings.ContainsAny(args[i+1], "\n\r\x00:") {
+			return fmt.Errorf("option %s: invalid value", args[i])
+		}
+	}
+	return nil
+}
+
+// accounts reports whether the steps change the account databases (so they are backed up).
+func (st *linuxSteps) accounts() bool {
+	return len(st.groups) > 0 || len(st.passwords) > 0 || len(st.add) > 0 || len(st.mod) > 0 ||
+		len(st.addGroups) > 0 || len(st.lock) > 0 || len(st.unlock) > 0 || len(st.del) > 0
+}
+
+// LinuxApplyScript is the one script that applies hp's ops on its host, run as
 // `sh -s -- apply|rollback|commit`. runID names the host-side backup directory; now is recorded
 // as the time of the last apply.
-func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error) {
-	ops := hp.ops
-	if ops == nil {
+func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (string, error) {
+	if hp.Apply == nil || len(hp.Changes) == 0 {
 		return "", fmt.Errorf("nothing to apply on %s", hp.Name)
+	}
+	st, err := stepsOf(hp.Changes)
+	if err != nil {
+		return "", err
 	}
 	if !runIDRE.MatchString(runID) {
 		return "", fmt.Errorf("invalid run id %q", runID)
@@ -47,133 +212,97 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error)
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/sh\n# host: %s\nRUN=%s\n", strings.ReplaceAll(hp.Name, "\n", " "), q(runID))
 	pidfile := "/run/sshd.pid"
-	if ops.Sshd != nil && ops.Sshd.PIDFile != "" {
-		pidfile = ops.Sshd.PIDFile
+	if st.sshd != nil && st.sshd.PIDFile != "" {
+		pidfile = st.sshd.PIDFile
 	}
-	fmt.Fprintf(&b, "PIDFILE=%s\n", q(pidfile))
+	fmt.Fprintf(&b, "PIDFILE=%s\nGENERATION=%s\nLOCK_WAIT=%d\nCONFIRM_WAIT=%d\n", q(pidfile), q(hp.Apply.Generation),
+		w.lockSeconds(), w.confirmSeconds())
 	b.WriteString(applyPrelude)
-	if ops.Pull != nil {
+	if st.pull != nil {
 		b.WriteString(pullPrelude)
 	}
 	b.WriteString("\ndo_apply() {\n\tstart\n")
-
-	accounts := len(ops.Groups) > 0 || len(ops.Passwords) > 0
-	for _, u := range ops.Users {
-		if u.Create || u.Delete || len(u.Opts) > 0 || len(u.AddGroups) > 0 || u.Lock || u.Unlock {
-			accounts = true
-		}
-	}
-	if accounts {
+	if st.accounts() {
 		b.WriteString("\tbackup_accounts\n")
 	}
-	for _, g := range ops.Groups {
+	for _, g := range st.groups {
 		fmt.Fprintf(&b, "\tgetent group %s >/dev/null || groupadd -- %s || fail %s\n", q(g), q(g), q("groupadd "+g))
 	}
-	for _, u := range ops.Users {
-		switch {
-		case u.Create:
+	for _, u := range st.users {
+		if add := st.add[u]; add != nil {
 			// A new user gets its groups from useradd itself: one process less.
-			opts := u.Opts
-			if len(u.AddGroups) > 0 {
-				opts = append(opts[:len(opts):len(opts)], "-G", strings.Join(u.AddGroups, ","))
+			opts := add.Args
+			if gs := st.addGroups[u]; len(gs) > 0 {
+				opts = append(opts[:len(opts):len(opts)], "-G", strings.Join(gs, ","))
 			}
-			fmt.Fprintf(&b, "\tadd_user %s%s\n", q(u.Name), quotedOpts(opts))
-		case len(u.Opts) > 0:
-			fmt.Fprintf(&b, "\tusermod%s -- %s || fail %s\n", quotedOpts(u.Opts), q(u.Name), q("usermod "+u.Name))
+			fmt.Fprintf(&b, "\tadd_user %s%s\n", q(u), quotedOpts(opts))
+			continue
 		}
-		if len(u.AddGroups) > 0 && !u.Create {
-			fmt.Fprintf(&b, "\tusermod -aG %s -- %s || fail %s\n", q(strings.Join(u.AddGroups, ",")), q(u.Name), q("add "+u.Name+" to groups"))
+		if args := st.mod[u]; len(args) > 0 {
+			fmt.Fprintf(&b, "\tusermod%s -- %s || fail %s\n", quotedOpts(args), q(u), q("usermod "+u))
+		}
+		if gs := st.addGroups[u]; len(gs) > 0 {
+			fmt.Fprintf(&b, "\tusermod -aG %s -- %s || fail %s\n", q(strings.Join(gs, ",")), q(u), q("add "+u+" to groups"))
 		}
 	}
-	if len(ops.Passwords) > 0 {
-		heredoc(&b, "base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'", strings.Join(ops.Passwords, "\n")+"\n")
+	if len(st.passwords) > 0 {
+		heredoc(&b, "base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'", strings.Join(st.passwords, "\n")+"\n")
 	}
-	for _, u := range ops.Users {
+	for _, u := range st.users {
 		switch {
-		case u.Lock:
-			fmt.Fprintf(&b, "\tusermod -L -- %s && usermod -e 1970-01-02 -- %s || fail %s\n", q(u.Name), q(u.Name), q("lock "+u.Name))
-		case u.Unlock:
-			fmt.Fprintf(&b, "\tusermod -e '' -- %s && usermod -U -- %s || fail %s\n", q(u.Name), q(u.Name), q("unlock "+u.Name))
+		case st.lock[u]:
+			fmt.Fprintf(&b, "\tusermod -L -- %s && usermod -e 1970-01-02 -- %s || fail %s\n", q(u), q(u), q("lock "+u))
+		case st.unlock[u]:
+			fmt.Fprintf(&b, "\tusermod -e '' -- %s && usermod -U -- %s || fail %s\n", q(u), q(u), q("unlock "+u))
 		}
 	}
 	var keyUsers []string
-	for _, u := range ops.Users {
-		if u.Keys != nil {
-			keyUsers = append(keyUsers, q(u.Name))
+	for _, u := range st.users {
+		if _, ok := st.keys[u]; ok {
+			keyUsers = append(keyUsers, q(u))
 		}
 	}
 	if len(keyUsers) > 0 {
 		fmt.Fprintf(&b, "\tkeys_begin %s\n", strings.Join(keyUsers, " "))
-		for _, u := range ops.Users {
-			if u.Keys != nil {
-				heredoc(&b, "keys "+q(u.Name)+" <<'ACCESSCTL_DATA'", *u.Keys)
+		for _, u := range st.users {
+			if k, ok := st.keys[u]; ok {
+				heredoc(&b, "keys "+q(u)+" <<'ACCESSCTL_DATA'", k)
 			}
 		}
 		b.WriteString("\tkeys_end\n")
 	}
 	switch {
-	case ops.Sudoers != nil:
-		heredoc(&b, "put "+q(hoststate.SudoersPath)+" 440 root:root check_sudoers <<'ACCESSCTL_DATA'", *ops.Sudoers)
-	case ops.SudoersDelete:
+	case st.sudoers != nil:
+		heredoc(&b, "put "+q(hoststate.SudoersPath)+" 440 root:root check_sudoers <<'ACCESSCTL_DATA'", *st.sudoers)
+	case st.sudoersRm:
 		fmt.Fprintf(&b, "\tbackup %s\n\trm -f -- %s || fail %s\n", q(hoststate.SudoersPath), q(hoststate.SudoersPath), q("remove "+hoststate.SudoersPath))
 	}
-	for _, u := range ops.Users {
-		if u.Delete {
-			rh := "0"
-			if u.RemoveHome {
-				rh = "1"
-			}
-			fmt.Fprintf(&b, "\tremove_user %s %s\n", q(u.Name), rh)
+	for _, d := range st.del {
+		rh := "0"
+		if d.RemoveHome {
+			rh = "1"
 		}
+		fmt.Fprintf(&b, "\tremove_user %s %s\n", q(d.User), rh)
 	}
-	writePullOps(&b, ops.Pull)
-	if s := ops.Sshd; s != nil {
-		if s.DropIn {
-			path := hoststate.SshdDropInDir + "/" + hoststate.SshdDropIn
-			heredoc(&b, "put "+q(path)+" 644 root:root <<'ACCESSCTL_DATA'", s.Content)
-		} else {
-			fmt.Fprintf(&b, "\t[ \"$(sha256sum <%s | cut -d' ' -f1)\" = %s ] || fail %s\n",
-				q(hoststate.SshdConfigPath), q(s.MainSHA256), q(hoststate.SshdConfigPath+" changed since it was read"))
-			heredoc(&b, "put "+q(hoststate.SshdConfigPath)+" keep root:root <<'ACCESSCTL_DATA'", s.Content)
-		}
-		b.WriteString("\tmkdir -p /run/sshd\n")
-		b.WriteString("\tout=$(\"$SSHD\" -t 2>&1) || fail \"sshd -t rejected the configuration: $out\"\n")
-		keys := make([]string, 0, len(s.Expect))
-		for k := range s.Expect {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "\tv=$(sshd_value %s)\n\t[ \"$v\" = %s ] || { say \"sshd-mismatch %s $v\"; fail %s; }\n",
-				q(k), q(s.Expect[k]), k, q("sshd -T does not show "+k+" "+s.Expect[k]))
-		}
-		b.WriteString("\t: >\"$BK/reloaded\"\n\treload_sshd || fail 'reload sshd'\n")
+	writePullOps(&b, st.pull)
+	if s := st.sshd; s != nil {
+		writeSshdOps(&b, s)
 	}
 	b.WriteString("\tmkdir -p /var/lib/accessctl || fail 'create /var/lib/accessctl'\n")
-	heredoc(&b, "put "+q(hoststate.StatePath)+" 600 root:root <<'ACCESSCTL_DATA'", recordJSON(ops.Record, now))
+	rec := hoststate.Record{}
+	if hp.Apply.Record != nil {
+		rec = *hp.Apply.Record
+	}
+	heredoc(&b, "put "+q(hoststate.StatePath)+" 600 root:root <<'ACCESSCTL_DATA'", recordJSON(rec, now))
 	b.WriteString("\tsay ok\n}\n\n")
 	b.WriteString(`main() {
 	case ${1:-} in
-	apply) do_apply ;;
-	rollback) rollback ;;
-	commit)
-		rm -rf -- "$BK"
-		# Backups left by runs killed mid-apply hold copies of /etc/shadow and describe a state
-		# nobody will restore once a later apply has committed. Remove them, but only while
-		# holding the apply lock, so the backup of an apply that is running is never touched.
-		if command -v flock >/dev/null 2>&1 && [ ! -L /run/accessctl-apply.lock ] &&
-			exec 9>/run/accessctl-apply.lock && flock -n 9; then
-			for d in "${BK%/*}"/*; do
-				if [ -d "$d" ] && [ ! -L "$d" ]; then
-					rm -rf -- "$d" && say "note removed the backup of an interrupted run: $d"
-				fi
-			done
-		fi
-		rmdir -- "${BK%/*}" 2>/dev/null
-		say committed
-		;;
+	launch) launch ;;
+	apply) apply_run ;;
+	recover) recover_run ;;
+	confirm | abort) tell "$1" ;;
 	*)
-		echo "usage: sh -s -- apply|rollback|commit" >&2
+		echo "usage: sh $0 launch|apply|confirm|abort" >&2
 		exit 2
 		;;
 	esac
@@ -181,6 +310,59 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time) (string, error)
 main "$@" </dev/null
 `)
 	return b.String(), nil
+}
+
+// LinuxRecoverScript restores what runs killed mid-way left on a Linux host (their backups,
+// temporary files, stale account-database locks), under the host's apply lock. It changes
+// nothing else. Run as: sh -s -- recover.
+func LinuxRecoverScript(runID string, w Waits) (string, error) {
+	if !runIDRE.MatchString(runID) {
+		return "", fmt.Errorf("invalid run id %q", runID)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#!/bin/sh\nRUN=%s\nPIDFILE=/run/sshd.pid\nGENERATION=\nLOCK_WAIT=%d\nCONFIRM_WAIT=%d\n", q(runID), w.lockSeconds(), w.confirmSeconds())
+	b.WriteString(applyPrelude)
+	b.WriteString("main() {\n\tcase ${1:-} in\n\trecover) mkdir -p \"$RUNDIR\" && recover_run ;;\n\tesac\n}\nmain \"$@\" </dev/null\n")
+	return b.String(), nil
+}
+
+func writeSshdOps(b *strings.Builder, s *SshdOp) {
+	for k, v := range s.Expect {
+		if _, ok := sshdKeywords[k]; !ok || !safeSshdArg(v) {
+			s = nil
+			_ = v
+			break
+		}
+	}
+	if s == nil {
+		b.WriteString("\tfail 'invalid sshd settings in the plan'\n")
+		return
+	}
+	if s.DropIn {
+		path := hoststate.SshdDropInDir + "/" + hoststate.SshdDropIn
+		heredoc(b, "put "+q(path)+" 644 root:root <<'ACCESSCTL_DATA'", s.Content)
+	} else {
+		fmt.Fprintf(b, "\t[ \"$(sha256sum <%s | cut -d' ' -f1)\" = %s ] || fail %s\n",
+			q(hoststate.SshdConfigPath), q(s.MainSHA256), q(hoststate.SshdConfigPath+" changed since it was read"))
+		heredoc(b, "put "+q(hoststate.SshdConfigPath)+" keep root:root <<'ACCESSCTL_DATA'", s.Content)
+	}
+	b.WriteString("\tmkdir -p /run/sshd\n")
+	b.WriteString("\tout=$(\"$SSHD\" -t 2>&1) || fail \"sshd -t rejected the configuration: $out\"\n")
+	keys := make([]string, 0, len(s.Expect))
+	for k := range s.Expect {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(b, "\tv=$(sshd_value %s)\n\t[ \"$v\" = %s ] || { say \"sshd-mismatch %s $v\"; fail %s; }\n",
+			q(k), q(s.Expect[k]), k, q("sshd -T does not show "+k+" "+s.Expect[k]))
+	}
+	b.WriteString("\t: >\"$BK/reloaded\"\n\treload_sshd || fail 'reload sshd'\n")
+}
+
+// safeSshdArg: an sshd value accessctl writes is one line without quotes or backslashes.
+func safeSshdArg(v string) bool {
+	return v != "" && !strings.ContainsAny(v, "\n\r\"\\")
 }
 
 func quotedOpts(opts []string) string {

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,28 +36,12 @@ const winDescription = "managed by accessctl"
 // pbkdf2Iter is the cost of a password stamp in state.json.
 const pbkdf2Iter = 60000
 
-// winOps is the APPLY change set of one host, decided at plan time. Passwords are not in it:
-// they are read again (secret) when the set is sent.
-type winOps struct {
-	changes []hoststate.WinChange
-	secrets map[int]func() (string, error) // change id -> plaintext source
-	record  hoststate.WinRecord
-}
-
-// WindowsHostPlan is the plan of one Windows host: Plan is what is shown and judged (the same
-// HostPlan as Linux); the rest is what ApplyWindowsHost sends.
-type WindowsHostPlan struct {
-	Plan *HostPlan
-	Live *hoststate.Windows
-	ops  *winOps
-}
-
 // PlanWindowsHost reads Windows host h over conn (a WinRM Conn, or winrm.PowerShell over SSH)
 // and plans it. It never fails: a host that cannot be read or planned gets status "error".
-func PlanWindowsHost(ctx context.Context, m *manifest.Manifest, h manifest.Host, path string, conn transport.Conn, o Options) *WindowsHostPlan {
+func PlanWindowsHost(ctx context.Context, m *manifest.Manifest, h manifest.Host, path string, conn transport.Conn, o Options) *HostPlan {
 	d, err := DesiredFor(m, h)
 	if err != nil {
-		return &WindowsHostPlan{Plan: ErrorPlan(h, path, err)}
+		return ErrorPlan(h, path, err)
 	}
 	var users []string
 	for _, u := range m.Users {
@@ -66,44 +51,66 @@ func PlanWindowsHost(ctx context.Context, m *manifest.Manifest, h manifest.Host,
 	}
 	live, err := hoststate.ReadWindows(ctx, conn, users)
 	if err != nil {
-		return &WindowsHostPlan{Plan: ErrorPlan(h, path, fmt.Errorf("read host: %w", err))}
+		return ErrorPlan(h, path, fmt.Errorf("read host: %w", err))
 	}
-	return PlanWindows(m, d, live, path, o)
+	hp := PlanWindows(m, d, live, path, o)
+	if hp.Apply != nil {
+		hp.Apply.ReadUsers = users
+	}
+	return hp
 }
 
 // PlanWindows compares a Windows host's live state with what the manifest wants there.
-func PlanWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, path string, o Options) *WindowsHostPlan {
-	hp := &HostPlan{Name: d.Host.Name, Path: path, Status: StatusOK, Fingerprint: live.Fingerprint, Changes: []Change{}}
-	wp := &WindowsHostPlan{Plan: hp, Live: live}
-	ops, err := planWindows(m, d, live, o, hp)
+func PlanWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, path string, o Options) *HostPlan {
+	hp := &HostPlan{Name: d.Host.Name, Path: path, Status: StatusOK, Fingerprint: live.Fingerprint, Changes: []Change{},
+		Live: &hoststate.State{OS: "windows", Windows: live}}
+	rec, err := planWindows(m, d, live, o, hp)
 	if err != nil {
 		hp.Status, hp.Error, hp.Changes = StatusError, err.Error(), []Change{}
-		return wp
+		return hp
 	}
 	if len(hp.Changes) > 0 {
-		wp.ops = ops
+		hp.Apply = &HostApply{Host: d.Host, WinRecord: rec}
 	}
-	return wp
+	return hp
 }
 
-func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Options, hp *HostPlan) (*winOps, error) {
+// planWindows adds the changes of a Windows host to hp, each carrying its windows.change ops
+// numbered in the order APPLY makes them, and returns the state record as it will be.
+func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Options, hp *HostPlan) (*hoststate.WinRecord, error) {
 	if live.RecordError != "" {
 		return nil, fmt.Errorf("accessctl's state file is unusable: %s", live.RecordError)
 	}
 	admins := live.Group(hoststate.SIDAdministrators)
 	rdp := live.Group(hoststate.SIDRemoteDesktopUsers)
 	rec := copyWinRecord(live.Record)
-	ops := &winOps{secrets: map[int]func() (string, error){}}
-	var first, keyOps, later, removals []hoststate.WinChange
-	nextID := 0
-	op := func(list *[]hoststate.WinChange, c hoststate.WinChange) int {
-		nextID++
-		c.ID = nextID
-		*list = append(*list, c)
-		return c.ID
+	// Each op belongs to the change added right after it; phase orders APPLY (accounts and
+	// grants first, then keys, then disabling and removing grants, then removing accounts).
+	const (
+		first = iota
+		keyOps
+		later
+		removals
+	)
+	type queued struct {
+		phase, seq int
+		op         *WindowsOp
 	}
-	add := func(a Action, res, name, reason, before, after string) {
-		hp.Changes = append(hp.Changes, Change{Host: hp.Name, Action: a, Resource: res, Name: name, Reason: reason, Before: before, After: after})
+	var all []queued
+	var pending []Op
+	secrets := map[string]*SecretRef{}
+	op := func(phase int, c hoststate.WinChange) *WindowsOp {
+		wo := &WindowsOp{Change: c}
+		if ref := secrets[c.User]; ref != nil && (c.Op == hoststate.WinOpCreateUser || c.Op == hoststate.WinOpSetPassword) {
+			wo.Secret, wo.Stamp = ref, rec.Passwords[c.User]
+		}
+		all = append(all, queued{phase, len(all), wo})
+		pending = append(pending, Op{Kind: OpWindows, Windows: wo})
+		return wo
+	}
+	add := func(a Action, res, name, reason string, before, after any) {
+		hp.Changes = append(hp.Changes, Change{Host: hp.Name, Action: a, Resource: res, Name: name, Reason: reason, Before: before, After: after, Ops: pending})
+		pending = nil
 	}
 	groupWord := func(g *hoststate.WinGroup) string { return fmt.Sprintf("%s (%s)", g.Name, g.SID) }
 
@@ -117,69 +124,75 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		admin := du.Sudo != "" && du.Sudo != manifest.SudoNone
 		desiredAdmin[name] = admin
 		enabled := du.State != manifest.StateLocked
-		var secret func() (string, error)
+		hasSecret := false
 		if du.Password != nil {
 			if du.Password.Hash != "" {
 				return nil, fmt.Errorf("user %s: a password hash cannot be set on Windows; give the password by env or file", name)
 			}
-			p := du.Password
-			secret = func() (string, error) {
-				lookup := o.LookupEnv
-				if lookup == nil {
-					lookup = func(string) (string, bool) { return "", false }
-				}
-				return m.Secret(p, lookup)
+			lookup := o.LookupEnv
+			if lookup == nil {
+				lookup = func(string) (string, bool) { return "", false }
 			}
 			// Read it now, so a missing variable fails the plan, not the apply.
-			pw, err := secret()
+			pw, err := m.Secret(du.Password, lookup)
 			if err != nil {
 				return nil, fmt.Errorf("user %s: %w", name, err)
 			}
+			ref := &SecretRef{Env: du.Password.Env}
+			if f := du.Password.File; f != "" {
+				if !filepath.IsAbs(f) {
+					f = filepath.Join(m.Dir, f)
+				}
+				if abs, err := filepath.Abs(f); err == nil {
+					f = abs
+				}
+				ref.File = f
+			}
+			secrets[name] = ref
+			hasSecret = true
 			old := live.Record.Passwords[name]
-			if lu := live.User(name); lu == nil || !verifyStamp(old, pw) {
+			if verifyStamp(old, pw) {
+				rec.Passwords[name] = old
+			} else {
 				stamp, err := newStamp(pw)
 				if err != nil {
 					return nil, err
 				}
 				rec.Passwords[name] = stamp
-				if lu != nil {
-					why := "the password was not set by accessctl"
-					if old != "" {
-						why = "the manifest's password differs from the one accessctl set"
-					}
-					id := op(&first, hoststate.WinChange{Op: hoststate.WinOpSetPassword, User: name})
-					ops.secrets[id] = secret
-					add(Update, ResPassword, name, why, "differs", "set")
+			}
+			if lu := live.User(name); lu != nil && !verifyStamp(old, pw) {
+				why := "the password was not set by accessctl"
+				if old != "" {
+					why = "the manifest's password differs from the one accessctl set"
 				}
+				op(first, hoststate.WinChange{Op: hoststate.WinOpSetPassword, User: name})
+				add(Update, ResPassword, name, why, "differs", "set")
 			}
 		}
 		lu := live.User(name)
 		if lu == nil {
-			id := op(&first, hoststate.WinChange{Op: hoststate.WinOpCreateUser, User: name, FullName: du.FullName, Description: winDescription, Disabled: !enabled})
-			if secret != nil {
-				ops.secrets[id] = secret
-			}
+			op(first, hoststate.WinChange{Op: hoststate.WinOpCreateUser, User: name, FullName: du.FullName, Description: winDescription, Disabled: !enabled})
 			state := "enabled"
 			if !enabled {
 				state = "locked"
 			}
 			how := "without a password"
-			if secret != nil {
+			if hasSecret {
 				how = "with the manifest's password"
 			}
 			add(Create, ResUser, name, fmt.Sprintf("%s is desired on %s; local account created %s", name, d.Host.Name, how), "", state)
 			rec.Created = appendUnique(rec.Created, name)
 		} else {
 			if lu.FullName != du.FullName {
-				op(&first, hoststate.WinChange{Op: hoststate.WinOpSetUser, User: name, FullName: du.FullName, Description: lu.Description})
+				op(first, hoststate.WinChange{Op: hoststate.WinOpSetUser, User: name, FullName: du.FullName, Description: lu.Description})
 				add(Update, ResUser, name, "full name differs", orNone(lu.FullName), orNone(du.FullName))
 			}
 			switch {
 			case enabled && !lu.Enabled:
-				op(&first, hoststate.WinChange{Op: hoststate.WinOpEnableUser, User: name})
+				op(first, hoststate.WinChange{Op: hoststate.WinOpEnableUser, User: name})
 				add(Update, ResUser, name, fmt.Sprintf("%s is disabled; the manifest says present", name), "disabled", "enabled")
 			case !enabled && lu.Enabled:
-				op(&later, hoststate.WinChange{Op: hoststate.WinOpDisableUser, User: name})
+				op(later, hoststate.WinChange{Op: hoststate.WinOpDisableUser, User: name})
 				add(Update, ResUser, name, fmt.Sprintf("%s is locked in the manifest: the account is disabled", name), "enabled", "locked")
 			}
 		}
@@ -191,10 +204,10 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 			has := sid != "" && g.HasMember(sid)
 			switch {
 			case want && !has:
-				op(&first, hoststate.WinChange{Op: hoststate.WinOpAddMember, User: name, Group: g.SID})
+				op(first, hoststate.WinChange{Op: hoststate.WinOpAddMember, User: name, Group: g.SID})
 				add(Create, res, memberName(res, name, g), fmt.Sprintf("%s %s in the manifest: member of %s", name, what, groupWord(g)), "", g.SID)
 			case !want && has:
-				op(&later, hoststate.WinChange{Op: hoststate.WinOpRemoveMember, User: name, Group: g.SID, SID: sid})
+				op(later, hoststate.WinChange{Op: hoststate.WinOpRemoveMember, User: name, Group: g.SID, SID: sid})
 				add(Delete, res, memberName(res, name, g), fmt.Sprintf("%s is a member of %s; the manifest does not grant it", name, groupWord(g)), g.SID, "")
 			}
 		}
@@ -218,7 +231,7 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		}
 		want := authorizedKeysText(du.Keys)
 		if reason, a, fix, ok := winKeysChange(name, want, cur); !ok {
-			op(&keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: name, File: "user", Content: want, FixACL: fix})
+			op(keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: name, File: "user", Content: want, FixACL: fix})
 			add(a, ResKeys, name, reason, keyCount(cur), plural(len(du.Keys), "key", "keys"))
 		}
 	}
@@ -238,7 +251,7 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		if !hoststate.ValidWinUserName(name) {
 			continue
 		}
-		op(&removals, hoststate.WinChange{Op: hoststate.WinOpRemoveUser, User: name})
+		op(removals, hoststate.WinChange{Op: hoststate.WinOpRemoveUser, User: name})
 		why := fmt.Sprintf("%s is absent in the manifest", name)
 		if !absent {
 			why = fmt.Sprintf("accessctl created %s, and no group of %s lists it now", name, d.Host.Name)
@@ -279,17 +292,15 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		if len(all) > 0 || live.AdminKeys.Kind == hoststate.KindFile {
 			want := authorizedKeysText(all)
 			if reason, a, fix, ok := winKeysChange("administrators", want, live.AdminKeys); !ok {
-				op(&keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, File: "admin", Content: want, FixACL: fix})
+				op(keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, File: "admin", Content: want, FixACL: fix})
 				if len(foreign) > 0 {
 					reason += fmt.Sprintf("; %s not installed by accessctl kept", plural(len(foreign), "key", "keys"))
 				}
 				add(a, ResKeys, "administrators_authorized_keys", reason, keyCount(live.AdminKeys), plural(len(all), "key", "keys"))
 			}
 		}
-		hp.Guard = winGuard(o, live, hp.Changes, authorizedKeysText(all))
-	} else {
-		hp.Guard = winGuard(o, live, hp.Changes, "")
 	}
+	hp.Guard = WindowsGuard(hp.Changes, windowsLogin(live), live.Group(hoststate.SIDAdministrators).HasMember(live.Login.SID), o.LoginKeys)
 
 	// Unmanaged human accounts.
 	for _, u := range live.Users {
@@ -301,17 +312,26 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 	sort.Strings(hp.Unmanaged)
 
 	// Number the changes in the order APPLY makes them.
-	secrets := map[int]func() (string, error){}
-	for i, c := range append(append(append(first, keyOps...), later...), removals...) {
-		if s := ops.secrets[c.ID]; s != nil {
-			secrets[i+1] = s
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].phase != all[j].phase {
+			return all[i].phase < all[j].phase
 		}
-		c.ID = i + 1
-		ops.changes = append(ops.changes, c)
+		return all[i].seq < all[j].seq
+	})
+	for i, q := range all {
+		q.op.Change.ID = i + 1
 	}
-	ops.secrets = secrets
-	ops.record = rec
-	return ops, nil
+	return &rec, nil
+}
+
+// winLogin is the lower-case name of the account the host says accessctl logged in as.
+func windowsLogin(live *hoststate.Windows) string {
+	for _, u := range live.Users {
+		if u.SID == live.Login.SID {
+			return strings.ToLower(u.Name)
+		}
+	}
+	return ""
 }
 
 func memberName(res, user string, g *hoststate.WinGroup) string {
@@ -319,39 +339,6 @@ func memberName(res, user string, g *hoststate.WinGroup) string {
 		return user
 	}
 	return user + ":" + g.SID
-}
-
-// winGuard states what the plan does to accessctl's own way in: the login account (matched by
-// SID), its Administrators membership, and — over SSH — the keys it logged in with.
-func winGuard(o Options, live *hoststate.Windows, changes []Change, adminKeysText string) Guard {
-	g := Guard{Login: o.Login}
-	var login string
-	for _, u := range live.Users {
-		if u.SID == live.Login.SID {
-			login = strings.ToLower(u.Name)
-		}
-	}
-	if login == "" {
-		return g
-	}
-	for _, c := range changes {
-		switch {
-		case c.Resource == ResUser && strings.EqualFold(c.Name, login) && (c.Action == Delete || c.After == "locked"):
-			g.LoginUserRemoved, g.LoginSudoRemoved, g.LoginKeysRemoved = true, true, true
-		case c.Resource == ResSudo && strings.EqualFold(c.Name, login) && c.Action == Delete:
-			g.LoginSudoRemoved = true
-		}
-	}
-	if len(o.LoginKeys) > 0 && adminKeysText != "" && live.Group(hoststate.SIDAdministrators).HasMember(live.Login.SID) {
-		if !holdsAny(adminKeysText, o.LoginKeys) {
-			g.LoginKeysRemoved = true
-		}
-	}
-	return g
-}
-
-func (g Guard) any() bool {
-	return g.LoginUserRemoved || g.LoginKeysRemoved || g.LoginSudoRemoved || g.PubkeyAuthDisabled
 }
 
 // winKeysChange says whether a key file holds want with the ACL OpenSSH requires; when not, why,
@@ -450,24 +437,44 @@ func verifyStamp(stamp, pw string) bool {
 	return err == nil && subtle.ConstantTimeCompare([]byte(got), []byte(stamp)) == 1
 }
 
-// ChangeSet is the APPLY payload of the plan, with the record stamped at now and passwords read
-// from their sources. It holds plaintext passwords: send it, then drop it.
-func (wp *WindowsHostPlan) ChangeSet(now time.Time) (*hoststate.WinChangeSet, error) {
+// WindowsChangeSet is the APPLY payload of a Windows host's plan, built from its changes' ops
+// in their APPLY order, with the state record stamped at now. Passwords are read from their
+// sources (lookupEnv for env, the file for file) and must match the stamp the plan was made
+// with: a password changed since the plan is refused. It holds plaintext passwords: send it,
+// then drop it.
+func WindowsChangeSet(hp *HostPlan, now time.Time, lookupEnv func(string) (string, bool)) (*hoststate.WinChangeSet, error) {
 	set := &hoststate.WinChangeSet{FormatVersion: "1"}
-	if wp.ops == nil {
-		return set, nil
+	var ops []*WindowsOp
+	for _, op := range allOps(hp.Changes) {
+		if op.Kind != OpWindows || op.Windows == nil {
+			return nil, fmt.Errorf("operation %q cannot run on a Windows host", op.Kind)
+		}
+		ops = append(ops, op.Windows)
 	}
-	for _, c := range wp.ops.changes {
-		if s := wp.ops.secrets[c.ID]; s != nil {
-			pw, err := s()
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Change.ID < ops[j].Change.ID })
+	for _, wo := range ops {
+		c := wo.Change
+		if !hoststate.ValidWinUserName(c.User) && c.User != "" {
+			return nil, fmt.Errorf("invalid Windows user name %q in the plan", c.User)
+		}
+		c.Password = ""
+		if wo.Secret != nil {
+			pw, err := readSecret(wo.Secret, lookupEnv)
 			if err != nil {
 				return nil, fmt.Errorf("password for %s: %w", c.User, err)
 			}
+			if !verifyStamp(wo.Stamp, pw) {
+				return nil, fmt.Errorf("password for %s differs from the one the plan was made with", c.User)
+			}
 			c.Password = pw
 		}
+		c.ID = len(set.Changes) + 1
 		set.Changes = append(set.Changes, c)
 	}
-	rec := wp.ops.record
+	rec := hoststate.WinRecord{}
+	if hp.Apply != nil && hp.Apply.WinRecord != nil {
+		rec = *hp.Apply.WinRecord
+	}
 	rec.LastApplied = now.UTC().Format(time.RFC3339)
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
@@ -477,25 +484,22 @@ func (wp *WindowsHostPlan) ChangeSet(now time.Time) (*hoststate.WinChangeSet, er
 	return set, nil
 }
 
+// readSecret reads a plaintext password at apply time.
+func readSecret(ref *SecretRef, lookupEnv func(string) (string, bool)) (string, error) {
+	m := &manifest.Manifest{}
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	return m.Secret(&manifest.Password{Env: ref.Env, File: ref.File}, lookupEnv)
+}
+
 // ApplyWindowsHost applies one Windows host's plan over conn: one APPLY run, which rolls back
 // on its own when a change fails. Then a fresh connection must log in and run a privileged no-op;
-// if it cannot, the changes are undone with an inverse change set over conn.
-func ApplyWindowsHost(ctx context.Context, wp *WindowsHostPlan, conn transport.Conn, redial Redial, now time.Time) Result {
-	hp := wp.Plan
+// if it cannot, the changes are undone with an inverse change set over conn, computed from live
+// (the state read right before the apply).
+func ApplyWindowsHost(ctx context.Context, hp *HostPlan, live *hoststate.Windows, conn transport.Conn, redial Redial, o ApplyOptions) Result {
 	res := Result{Host: hp.Name}
-	if hp.Status != StatusOK {
-		res.Outcome, res.Err = Failed, fmt.Errorf("not read: %s", hp.Error)
-		return res
-	}
-	if wp.ops == nil || len(hp.Changes) == 0 {
-		res.Outcome = Unchanged
-		return res
-	}
-	if hp.Guard.any() {
-		res.Outcome, res.Err = Failed, fmt.Errorf("refused: the plan would lock accessctl's login %s out (lockout)", hp.Guard.Login)
-		return res
-	}
-	set, err := wp.ChangeSet(now)
+	set, err := WindowsChangeSet(hp, o.Now, o.LookupEnv)
 	if err != nil {
 		res.Outcome, res.Err = Failed, err
 		return res
@@ -513,7 +517,7 @@ func ApplyWindowsHost(ctx context.Context, wp *WindowsHostPlan, conn transport.C
 		return res
 	}
 	if err := checkWinWayIn(ctx, redial); err != nil {
-		inv := wp.inverse(set, rep)
+		inv := inverseWin(live, set, rep)
 		rrep, rerr := hoststate.ApplyWindows(ctx, conn, inv)
 		if rerr != nil || rrep == nil || !rrep.OK {
 			res.Outcome = Failed
@@ -576,13 +580,12 @@ func describe(c hoststate.WinChange) string {
 }
 
 // inverse undoes the changes a successful APPLY made, from the live state the plan was made from.
-func (wp *WindowsHostPlan) inverse(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) *hoststate.WinChangeSet {
+func inverseWin(live *hoststate.Windows, set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) *hoststate.WinChangeSet {
 	inv := &hoststate.WinChangeSet{FormatVersion: "1"}
 	addInv := func(c hoststate.WinChange) {
 		c.ID = len(inv.Changes) + 1
 		inv.Changes = append(inv.Changes, c)
 	}
-	live := wp.Live
 	for i := len(set.Changes) - 1; i >= 0; i-- {
 		c := set.Changes[i]
 		if i >= len(rep.Results) || rep.Results[i].Status != hoststate.WinDone {
