@@ -49,7 +49,7 @@ func LinuxGuard(changes []Change, liveSudoers hoststate.File, login string, logi
 			if op.User == login {
 				g.LoginUserRemoved = true
 			}
-		case OpKeys:
+		case OpKeys, OpKeyFile:
 			if op.User == login && op.Content != nil && len(loginKeys) > 0 && !holdsAny(*op.Content, loginKeys) {
 				g.LoginKeysRemoved = true
 			}
