@@ -35,7 +35,7 @@ func (p *pullFlags) options(files []string, now time.Time) (*reconcile.PullOptio
 	if p.maxAge < 0 {
 		return nil, fmt.Errorf("--snapshot-max-age %s: want a positive duration (or 0 for no expiry)", p.maxAge)
 	}
-	po := &reconcile.PullOptions{MaxAge: p.maxAge}
+	po := &reconcile.PullOptions{MaxAge: p.maxAge, Now: now}
 	if p.keysBinary != "" {
 		f, err := os.Open(p.keysBinary)
 		if err != nil {

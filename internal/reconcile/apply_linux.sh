@@ -683,11 +683,16 @@ relay() {
 			printf '%s\n' "$new"
 			n=$((n + $(printf '%s\n' "$new" | wc -l)))
 			case "$nl$new$nl" in
-			*"$nl@@await$nl"*)
-				[ "${2:-}" = launch ] && : >"$RUNDIR/$RUN.handed"
+			*"$nl@@exit "*)
+				forget_run
 				return 0
 				;;
-			*"$nl@@exit "*) return 0 ;;
+			*"$nl@@await$nl"*)
+				if [ "${2:-}" = launch ]; then
+					: >"$RUNDIR/$RUN.handed"
+					return 0
+				fi
+				;;
 			esac
 		elif p=$(pid_of_run) && [ -n "$p" ] && ! kill -0 "$p" 2>/dev/null; then
 			sleep 0.2 2>/dev/null || sleep 1
@@ -721,7 +726,12 @@ launch() {
 tell() {
 	: >"$RUNDIR/$RUN.$1" || { say "fail cannot write $RUNDIR/$RUN.$1"; exit 1; }
 	relay "$RUNDIR/$RUN.log" "$1"
-	rc=$?
+}
+
+# forget_run: the controller has the run's outcome: drop its files, and accessctl's directories
+# when nothing else is in them (a host where every run rolled back is left as it was).
+forget_run() {
 	rm -f -- "$RUNDIR/$RUN".*
-	return $rc
+	rmdir -- "$RUNDIR" 2>/dev/null && rmdir -- "${RUNDIR%/*}" 2>/dev/null
+	return 0
 }

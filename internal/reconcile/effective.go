@@ -296,8 +296,8 @@ func (p *linuxPlanner) planEffectiveSudo(d *Desired, live *hoststate.Linux) {
 			p.findings = append(p.findings, Finding{Rule: "foreign-access", User: du.Name, Where: "/etc/sudoers",
 				Msg: fmt.Sprintf("sudo -l -U %s grants %s (%s) outside accessctl's drop-in; the manifest says %s", du.Name, sudoWords(other), strings.Join(sl.Rules, "; "), sudoWords(want))})
 			p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSudo, Name: du.Name,
-				Reason:  fmt.Sprintf("sudo -l -U %s grants %s through sudoers rules accessctl did not write (%s); the manifest says %s", du.Name, sudoWords(other), strings.Join(sl.Rules, "; "), sudoWords(want)),
-				Before:  sudoWords(other), After: sudoWords(want),
+				Reason: fmt.Sprintf("sudo -l -U %s grants %s through sudoers rules accessctl did not write (%s); the manifest says %s", du.Name, sudoWords(other), strings.Join(sl.Rules, "; "), sudoWords(want)),
+				Before: sudoWords(other), After: sudoWords(want),
 				Blocked: fmt.Sprintf("%s gets sudo from a rule outside %s (a group such as %%sudo or %%wheel, or /etc/sudoers); remove it there, or grant it in the manifest", du.Name, hoststate.SudoersPath)})
 		}
 	}

@@ -42,7 +42,7 @@ func TestApplyRollsBackWhenWayInFails(t *testing.T) {
 		t.Fatalf("plan: %s %s %v", hp.Status, hp.Error, hp.Changes)
 	}
 	failing := func(context.Context) (transport.Conn, error) { return nil, errors.New("simulated: refused") }
-	res := ApplyHost(ctx, hp, conn, failing, time.Now())
+	res := ApplyHost(ctx, hp, hp.Live, conn, failing, ApplyOptions{Login: l.AdminUser, Now: time.Now()})
 	if res.Outcome != RolledBack || res.Err == nil || !strings.Contains(res.Err.Error(), "could not log in again") {
 		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
 	}
@@ -53,7 +53,7 @@ func TestApplyRollsBackWhenWayInFails(t *testing.T) {
 	// The same plan with a working way in applies, and dave can log in with his key.
 	hp = PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
 	redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, cfg) }
-	if res := ApplyHost(ctx, hp, conn, redial, time.Now()); res.Outcome != Applied {
+	if res := ApplyHost(ctx, hp, hp.Live, conn, redial, ApplyOptions{Login: l.AdminUser, Now: time.Now()}); res.Outcome != Applied {
 		t.Fatalf("apply: %s %v", res.Outcome, res.Err)
 	}
 	if got := host.MustExec(t, "getent shadow dave | cut -d: -f2"); strings.TrimSpace(got) != daveHash {
@@ -87,8 +87,8 @@ func TestConcurrentApplyRefused(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, cfg) }
-	res := ApplyHost(ctx, hp, conn, redial, time.Now())
-	if res.Outcome == Applied || res.Err == nil || !strings.Contains(res.Err.Error(), "another accessctl apply is running") {
+	res := ApplyHost(ctx, hp, hp.Live, conn, redial, ApplyOptions{Login: l.AdminUser, Now: time.Now(), Waits: Waits{Lock: 2 * time.Second}})
+	if res.Outcome == Applied || res.Err == nil || !strings.Contains(res.Err.Error(), "another accessctl apply held the host's lock for 2s") {
 		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
 	}
 	if out := host.MustExec(t, "getent passwd alice || echo none"); out != "none\n" {
@@ -105,9 +105,12 @@ func TestCommitRemovesInterruptedBackups(t *testing.T) {
 	defer cancel()
 	host.MustExec(t, "mkdir -p /var/lib/accessctl/backup/20200101T000000Z-dead && cp /etc/shadow /var/lib/accessctl/backup/20200101T000000Z-dead/1")
 	m := aliceManifest(t, l)
-	hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())})
+	if hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())}); hp.Status != StatusError || !strings.Contains(hp.Error, "killed mid-way") {
+		t.Errorf("plan of a host with an interrupted run: %s %s", hp.Status, hp.Error)
+	}
+	hp := PlanHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now()), Recover: true})
 	redial := func(ctx context.Context) (transport.Conn, error) { return sshtr.Dial(ctx, cfg) }
-	if res := ApplyHost(ctx, hp, conn, redial, time.Now()); res.Outcome != Applied {
+	if res := ApplyHost(ctx, hp, hp.Live, conn, redial, ApplyOptions{Login: l.AdminUser, Now: time.Now()}); res.Outcome != Applied {
 		t.Fatalf("apply: %s %v", res.Outcome, res.Err)
 	}
 	if out := host.MustExec(t, "ls -A /var/lib/accessctl/backup 2>/dev/null; true"); out != "" {

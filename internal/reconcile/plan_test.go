@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"encoding/json"
+	"fmt"
 	goldenpkg "github.com/accessctl/accessctl/internal/golden"
 	"os"
 	"os/exec"
@@ -78,12 +79,12 @@ func TestPlanFixture(t *testing.T) {
 		t.Fatalf("status %s: %s", hp.Status, hp.Error)
 	}
 	p := NewPlan([]*HostPlan{hp})
-	b, _ := json.MarshalIndent(p, "", "  ")
+	b, _ := json.MarshalIndent(p.Public(), "", "  ")
 	golden(t, "plan_fixture.json", append(b, '\n'))
 	if strings.Contains(string(b), "$6$") {
-		t.Error("a password hash reached the plan")
+		t.Error("a password hash reached the plan as shown")
 	}
-	script, err := LinuxApplyScript(hp, "20260501T120000Z-test", testNow)
+	script, err := LinuxApplyScript(hp, "20260501T120000Z-test", testNow, Waits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestPlanNoChangesWhenInSync(t *testing.T) {
 	live.Sudoers = hoststate.File{Kind: hoststate.KindFile, Content: SudoersHeader + "\nalice ALL=(ALL:ALL) NOPASSWD: ALL\n"}
 	hp := planFixture(t, m, live)
 	// carol and bob are human accounts the manifest does not name and accessctl did not create.
-	if len(hp.Changes) != 0 || hp.ops != nil {
+	if len(hp.Changes) != 0 || hp.Apply != nil {
 		t.Errorf("changes on a host in sync: %+v", hp.Changes)
 	}
 	if strings.Join(hp.Unmanaged, ",") != "bob,carol,cloudsdk" {
@@ -166,11 +167,11 @@ func TestPasswordUnchangedWhenHashVerifies(t *testing.T) {
 		if c.Resource == ResPassword && c.Action == Update {
 			found = true
 		}
-		if strings.Contains(c.Reason+c.Before+c.After, "Horse") {
+		if strings.Contains(c.Reason+fmt.Sprint(c.Before, c.After), "Horse") {
 			t.Error("plaintext in a change")
 		}
 	}
-	if !found || len(hp.ops.Passwords) != 1 || !VerifyCrypt(strings.TrimPrefix(hp.ops.Passwords[0], "dave:"), "Other-Horse-9") {
+	if st := testSteps(t, hp); !found || len(st.passwords) != 1 || !VerifyCrypt(strings.TrimPrefix(st.passwords[0], "dave:"), "Other-Horse-9") {
 		t.Errorf("password change not planned right: %+v", hp.Changes)
 	}
 	hp = PlanLinux(m, d, live, "hosts[0]", Options{Login: "admin", Today: DaysSinceEpoch(testNow)})
@@ -185,7 +186,7 @@ func TestNoIncludeUsesBlock(t *testing.T) {
 	live.SshdConfig = hoststate.File{Kind: hoststate.KindFile, Content: "PasswordAuthentication yes\nUsePAM yes\n"}
 	live.DropIns = nil
 	hp := planFixture(t, m, live)
-	s := hp.ops.Sshd
+	s := testSteps(t, hp).sshd
 	if s == nil || s.DropIn || !strings.HasPrefix(s.Content, hoststate.BlockBegin+"\nPasswordAuthentication no\nPubkeyAuthentication yes\n"+hoststate.BlockEnd+"\nPasswordAuthentication yes\n") {
 		t.Fatalf("sshd op %+v", s)
 	}
@@ -193,7 +194,17 @@ func TestNoIncludeUsesBlock(t *testing.T) {
 	live.SshdConfig.Content = s.Content
 	live.SshdT["passwordauthentication"] = "no"
 	hp = planFixture(t, m, live)
-	if hp.ops != nil && hp.ops.Sshd != nil {
-		t.Errorf("block rewritten although in place: %+v", hp.ops.Sshd)
+	if s := testSteps(t, hp).sshd; s != nil {
+		t.Errorf("block rewritten although in place: %+v", s)
 	}
+}
+
+// testSteps is what the apply script of hp runs, from its ops.
+func testSteps(t *testing.T, hp *HostPlan) *linuxSteps {
+	t.Helper()
+	st, err := stepsOf(hp.Changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

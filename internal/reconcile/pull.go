@@ -45,6 +45,9 @@ type PullOptions struct {
 	KeysBinary []byte
 	// MaxAge sets the snapshot's notAfter; 0: no expiry.
 	MaxAge time.Duration
+	// Now is the run's time (the snapshot's generatedAt and notAfter), set by the caller:
+	// planning reads no clock.
+	Now time.Time
 	// ManifestDigest identifies the manifest (compile.SourceDigest).
 	ManifestDigest string
 
@@ -115,9 +118,12 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 	}
 	po := o.Pull
 	if po == nil {
-		po = &PullOptions{MaxAge: DefaultSnapshotMaxAge}
+		po = &PullOptions{MaxAge: DefaultSnapshotMaxAge, Now: o.Now}
 	}
-	now := o.Now
+	now := po.Now
+	if now.IsZero() {
+		return fmt.Errorf("pull mode: no run time given")
+	}
 	lp := live.Pull
 	if !lp.Read {
 		return fmt.Errorf("pull mode: the host's read output has no pull-mode facts")

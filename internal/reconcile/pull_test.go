@@ -67,10 +67,11 @@ func pullLive(t *testing.T, m *manifest.Manifest, po *PullOptions, installed boo
 	}
 	// The snapshot a previous run wrote.
 	hp := PlanLinux(m, mustDesired(t, m), fixtureWithPullDirs(t), "hosts[0]", Options{Login: "admin", Today: DaysSinceEpoch(po.Now), Pull: po})
-	if hp.ops == nil || hp.ops.Pull == nil || hp.ops.Pull.Snapshot == nil {
+	st := testSteps(t, hp)
+	if st.pull == nil || st.pull.Snapshot == nil {
 		t.Fatalf("no snapshot planned: %s %+v", hp.Error, hp.Changes)
 	}
-	data := hp.ops.Pull.Snapshot
+	data := st.pull.Snapshot
 	i := bytes.Index(data, []byte("\"users\":[\n"))
 	l.Pull.Snapshot = hoststate.File{Kind: hoststate.KindFile, Content: string(data[:i+len("\"users\":[\n")])}
 	s := sha256.Sum256(data)
@@ -142,7 +143,7 @@ func TestPullInstallPlanAndScript(t *testing.T) {
 	if strings.Contains(got, "create authorized_keys dave") {
 		t.Errorf("pull mode wrote a push-mode authorized_keys file:\n%s", got)
 	}
-	script, err := LinuxApplyScript(hp, "20260501T120000Z-test", testNow)
+	script, err := LinuxApplyScript(hp, "20260501T120000Z-test", testNow, Waits{})
 	if err != nil {
 		t.Fatal(err)
 	}

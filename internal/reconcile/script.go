@@ -240,14 +240,23 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		b.WriteString(pullPrelude)
 	}
 	b.WriteString("\ndo_apply() {\n\tstart\n")
+	// Every step is journaled (and, in the test lab only, a point where a run can be interrupted).
+	n := 0
+	step := func(what string) {
+		n++
+		fmt.Fprintf(&b, "\tstep %d %s\n", n, q(what))
+	}
 	if st.accounts() {
+		step("back up the account databases")
 		b.WriteString("\tbackup_accounts\n")
 	}
 	for _, g := range st.groups {
+		step("groupadd " + g)
 		fmt.Fprintf(&b, "\tgetent group %s >/dev/null || try %s groupadd -- %s\n", q(g), q("groupadd "+g), q(g))
 	}
 	for _, u := range st.users {
 		if add := st.add[u]; add != nil {
+			step("useradd " + u)
 			// A new user gets its groups from useradd itself: one process less.
 			opts := add.Args
 			if gs := st.addGroups[u]; len(gs) > 0 {
@@ -257,13 +266,16 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 			continue
 		}
 		if args := st.mod[u]; len(args) > 0 {
+			step("usermod " + u)
 			fmt.Fprintf(&b, "\ttry %s usermod%s -- %s\n", q("usermod "+u), quotedOpts(args), q(u))
 		}
 		if gs := st.addGroups[u]; len(gs) > 0 {
+			step("groups of " + u)
 			fmt.Fprintf(&b, "\ttry %s usermod -aG %s -- %s\n", q("add "+u+" to groups"), q(strings.Join(gs, ",")), q(u))
 		}
 	}
 	if len(st.passwords) > 0 {
+		step("passwords")
 		b.WriteString("\tneed chpasswd 'set passwords'\n")
 		heredoc(&b, "out=$(base64 -d <<'ACCESSCTL_DATA' | chpasswd -e 2>&1", strings.Join(st.passwords, "\n")+"\n")
 		b.WriteString("\t) || fail \"chpasswd -e: $out\"\n")
@@ -271,8 +283,10 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 	for _, u := range st.users {
 		switch {
 		case st.lock[u]:
+			step("lock " + u)
 			fmt.Fprintf(&b, "\ttry %s usermod -L -- %s\n\ttry %s usermod -e 1970-01-02 -- %s\n", q("lock "+u), q(u), q("lock "+u), q(u))
 		case st.unlock[u]:
+			step("unlock " + u)
 			fmt.Fprintf(&b, "\ttry %s usermod -e '' -- %s\n\ttry %s usermod -U -- %s\n", q("unlock "+u), q(u), q("unlock "+u), q(u))
 		}
 	}
@@ -283,33 +297,44 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		}
 	}
 	if len(keyUsers) > 0 {
+		step("prepare ~/.ssh")
 		fmt.Fprintf(&b, "\tkeys_begin %s\n", strings.Join(keyUsers, " "))
 		for _, u := range st.users {
 			if k, ok := st.keys[u]; ok {
+				step("authorized_keys of " + u)
 				heredoc(&b, "keys "+q(u)+" <<'ACCESSCTL_DATA'", k)
 			}
 		}
+		step("rename the authorized_keys files into place")
 		b.WriteString("\tkeys_end\n")
 	}
 	for _, op := range st.keyFiles {
+		step("keys of " + op.User + " in " + op.Path)
 		fmt.Fprintf(&b, "\tensure_dir %s\n", q(path.Dir(op.Path)))
 		heredoc(&b, "put "+q(op.Path)+" 644 root:root <<'ACCESSCTL_DATA'", *op.Content)
 	}
 	for _, op := range st.keyFileRm {
+		step("remove " + op.Path)
 		fmt.Fprintf(&b, "\trm_keyfile %s %s\n", q(op.User), q(op.Path))
 	}
 	switch {
 	case st.sudoers != nil:
+		step("sudoers drop-in")
 		heredoc(&b, "put "+q(hoststate.SudoersPath)+" 440 root:root check_sudoers <<'ACCESSCTL_DATA'", *st.sudoers)
 	case st.sudoersRm:
+		step("remove the sudoers drop-in")
 		fmt.Fprintf(&b, "\tbackup %s\n\trm -f -- %s || fail %s\n", q(hoststate.SudoersPath), q(hoststate.SudoersPath), q("remove "+hoststate.SudoersPath))
 	}
 	if st.sudoInc {
+		step("@includedir in /etc/sudoers")
 		b.WriteString("\tsudo_include\n")
 	}
 	if st.sudoers != nil {
 		// What sudo itself now grants (whatever the sudoers layout), not what the file says.
 		levels, order := sudoLevels(hoststate.File{Kind: hoststate.KindFile, Content: *st.sudoers})
+		if len(order) > 0 {
+			step("sudo -l of the users with sudo")
+		}
 		for _, u := range order {
 			if hoststate.ValidUserName(u) {
 				fmt.Fprintf(&b, "\tcheck_sudo %s %s\n", q(u), q(levels[u]))
@@ -317,22 +342,29 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		}
 	}
 	for _, d := range st.del {
+		step("userdel " + d.User)
 		rh := "0"
 		if d.RemoveHome {
 			rh = "1"
 		}
 		fmt.Fprintf(&b, "\tremove_user %s %s\n", q(d.User), rh)
 	}
+	if st.pull != nil {
+		step("pull mode")
+	}
 	writePullOps(&b, st.pull)
 	if s := st.sshd; s != nil {
+		step("sshd settings")
 		writeSshdOps(&b, s)
 	}
+	step("state record")
 	b.WriteString("\tmkdir -p /var/lib/accessctl || fail 'create /var/lib/accessctl'\n")
 	rec := hoststate.Record{}
 	if hp.Apply.Record != nil {
 		rec = *hp.Apply.Record
 	}
 	heredoc(&b, "put "+q(hoststate.StatePath)+" 600 root:root <<'ACCESSCTL_DATA'", recordJSON(rec, now))
+	step("changes made and verified; await confirmation")
 	b.WriteString("\tsay ok\n}\n\n")
 	b.WriteString(`main() {
 	case ${1:-} in

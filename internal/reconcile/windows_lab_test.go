@@ -37,7 +37,7 @@ func TestMixedFleet(t *testing.T) {
 
 	// Plan every host of the manifest; one plan for the fleet.
 	var hps []*HostPlan
-	wins := map[string]*WindowsHostPlan{}
+	wins := map[string]*HostPlan{}
 	fixtures := map[string]*winFixture{"win-a": w1, "win-b": w2}
 	for i, h := range m.Hosts {
 		path := "hosts[" + string(rune('0'+i)) + "]"
@@ -49,7 +49,7 @@ func TestMixedFleet(t *testing.T) {
 			}
 			wp := PlanWindowsHost(ctx, m, h, path, conn, Options{Login: winLogin})
 			wins[h.Name] = wp
-			hps = append(hps, wp.Plan)
+			hps = append(hps, wp)
 			continue
 		}
 		hps = append(hps, PlanHost(ctx, m, h, path, linConn, Options{Login: l.AdminUser, Today: DaysSinceEpoch(time.Now())}))
@@ -73,9 +73,9 @@ func TestMixedFleet(t *testing.T) {
 		if wp := wins[hp.Name]; wp != nil {
 			f := fixtures[hp.Name]
 			conn, _ := f.dial(ctx)
-			res = ApplyWindowsHost(ctx, wp, conn, f.dial, time.Now())
+			res = ApplyHost(ctx, wp, wp.Live, conn, f.dial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv})
 		} else {
-			res = ApplyHost(ctx, hp, linConn, redialLin, time.Now())
+			res = ApplyHost(ctx, hp, hp.Live, linConn, redialLin, ApplyOptions{Login: l.AdminUser, Now: time.Now()})
 		}
 		if res.Outcome != Applied {
 			t.Errorf("%s: %s %v", hp.Name, res.Outcome, res.Err)
@@ -93,8 +93,8 @@ func TestMixedFleet(t *testing.T) {
 	for _, h := range m.Hosts {
 		if h.OS == "windows" {
 			conn, _ := fixtures[h.Name].dial(ctx)
-			if wp := PlanWindowsHost(ctx, m, h, "", conn, Options{Login: winLogin}); len(wp.Plan.Changes) != 0 {
-				t.Errorf("%s: %+v", h.Name, wp.Plan.Changes)
+			if wp := PlanWindowsHost(ctx, m, h, "", conn, Options{Login: winLogin}); len(wp.Changes) != 0 {
+				t.Errorf("%s: %+v", h.Name, wp.Changes)
 			}
 			continue
 		}

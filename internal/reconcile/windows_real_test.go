@@ -61,10 +61,10 @@ func TestRealWindows(t *testing.T) {
 	o := Options{Login: live.Login.Name, LookupEnv: os.LookupEnv}
 	redial := func(context.Context) (transport.Conn, error) { return localPS{}, nil }
 	wp := PlanWindowsHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
-	if wp.Plan.Status != StatusOK {
-		t.Fatal(wp.Plan.Error)
+	if wp.Status != StatusOK {
+		t.Fatal(wp.Error)
 	}
-	if res := ApplyWindowsHost(ctx, wp, conn, redial, time.Now()); res.Outcome != Applied {
+	if res := ApplyHost(ctx, wp, wp.Live, conn, redial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv}); res.Outcome != Applied {
 		t.Fatalf("apply: %s %v", res.Outcome, res.Err)
 	}
 	after, err := hoststate.ReadWindows(ctx, conn, []string{"actl_ci_user"})
@@ -78,13 +78,13 @@ func TestRealWindows(t *testing.T) {
 	if k := after.UserKeys["actl_ci_user"]; k.Kind != hoststate.KindFile || !k.ACLOK {
 		t.Errorf("key file: %+v", k)
 	}
-	if wp := PlanWindowsHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o); len(wp.Plan.Changes) != 0 {
-		t.Errorf("not in sync after apply: %+v", wp.Plan.Changes)
+	if wp := PlanWindowsHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o); len(wp.Changes) != 0 {
+		t.Errorf("not in sync after apply: %+v", wp.Changes)
 	}
 	// Clean up through accessctl itself.
 	m.Users[0].State = manifest.StateAbsent
 	wp = PlanWindowsHost(ctx, m, m.Hosts[0], "hosts[0]", conn, o)
-	if res := ApplyWindowsHost(ctx, wp, conn, redial, time.Now()); res.Outcome != Applied {
+	if res := ApplyHost(ctx, wp, wp.Live, conn, redial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv}); res.Outcome != Applied {
 		t.Fatalf("cleanup: %s %v", res.Outcome, res.Err)
 	}
 }

@@ -72,7 +72,7 @@ func winEnv(k string) (string, bool) {
 	return "", false
 }
 
-func planWin(t *testing.T, f *winFixture, m *manifest.Manifest) *WindowsHostPlan {
+func planWin(t *testing.T, f *winFixture, m *manifest.Manifest) *HostPlan {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := f.dial(ctx)
@@ -80,8 +80,8 @@ func planWin(t *testing.T, f *winFixture, m *manifest.Manifest) *WindowsHostPlan
 		t.Fatal(err)
 	}
 	wp := PlanWindowsHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: winLogin, LookupEnv: winEnv})
-	if wp.Plan.Status != StatusOK {
-		t.Fatalf("plan: %s", wp.Plan.Error)
+	if wp.Status != StatusOK {
+		t.Fatalf("plan: %s", wp.Error)
 	}
 	return wp
 }
@@ -93,11 +93,11 @@ func TestWindowsPlanApplyAgainstSimulator(t *testing.T) {
 	m := winManifest(t, winHost("win-1"))
 
 	wp := planWin(t, f, m)
-	view, _ := json.MarshalIndent(map[string]any{"changes": wp.Plan.Changes, "unmanaged": wp.Plan.Unmanaged, "guard": wp.Plan.Guard}, "", "  ")
+	view, _ := json.MarshalIndent(map[string]any{"changes": NewPlan([]*HostPlan{wp}).Public().Hosts[0].Changes, "unmanaged": wp.Unmanaged, "guard": wp.Guard}, "", "  ")
 	golden(t, "windows_plan.golden.json", append(view, '\n'))
 
 	// The payload APPLY gets, passwords redacted: a reviewed diff like the scripts.
-	set, err := wp.ChangeSet(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	set, err := WindowsChangeSet(wp, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), winEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestWindowsPlanApplyAgainstSimulator(t *testing.T) {
 			red.Changes[i].Content = "<state.json>"
 		}
 	}
-	if strings.Contains(mustJSON(red), "Correct-Horse") || strings.Contains(mustJSON(wp.Plan), "Correct-Horse") {
+	if strings.Contains(mustJSON(red), "Correct-Horse") || strings.Contains(mustJSON(wp), "Correct-Horse") {
 		t.Error("a password leaked into the redacted payload or the plan")
 	}
 	payload, _ := json.MarshalIndent(red, "", "  ")
@@ -118,7 +118,7 @@ func TestWindowsPlanApplyAgainstSimulator(t *testing.T) {
 
 	ctx := context.Background()
 	conn, _ := f.dial(ctx)
-	if res := ApplyWindowsHost(ctx, wp, conn, f.dial, time.Now()); res.Outcome != Applied {
+	if res := ApplyHost(ctx, wp, wp.Live, conn, f.dial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv}); res.Outcome != Applied {
 		t.Fatalf("apply: %s %v", res.Outcome, res.Err)
 	}
 	h := f.host
@@ -151,8 +151,8 @@ func TestWindowsPlanApplyAgainstSimulator(t *testing.T) {
 	}
 
 	// In sync now: the same manifest plans no change.
-	if wp := planWin(t, f, m); len(wp.Plan.Changes) != 0 {
-		t.Errorf("second plan: %+v", wp.Plan.Changes)
+	if wp := planWin(t, f, m); len(wp.Changes) != 0 {
+		t.Errorf("second plan: %+v", wp.Changes)
 	}
 
 	// A changed password is noticed through the stamp; the plan never shows it.
@@ -162,8 +162,8 @@ func TestWindowsPlanApplyAgainstSimulator(t *testing.T) {
 	wp2 := PlanWindowsHost(ctx, m2, m2.Hosts[0], "hosts[0]", conn2, Options{Login: winLogin, LookupEnv: func(k string) (string, bool) {
 		return "An0ther-Passw0rd!", k == "OTHER"
 	}})
-	if len(wp2.Plan.Changes) != 1 || wp2.Plan.Changes[0].Resource != ResPassword || strings.Contains(mustJSON(wp2.Plan), "An0ther") {
-		t.Errorf("password change: %+v", wp2.Plan.Changes)
+	if len(wp2.Changes) != 1 || wp2.Changes[0].Resource != ResPassword || strings.Contains(mustJSON(wp2), "An0ther") {
+		t.Errorf("password change: %+v", wp2.Changes)
 	}
 }
 
@@ -175,7 +175,7 @@ func TestWindowsRollbackOnFailedChange(t *testing.T) {
 	f.host.FailOn(hoststate.WinOpAddMember, "bob", "Zugriff verweigert (SIMULATOR fault)")
 	ctx := context.Background()
 	conn, _ := f.dial(ctx)
-	res := ApplyWindowsHost(ctx, wp, conn, f.dial, time.Now())
+	res := ApplyHost(ctx, wp, wp.Live, conn, f.dial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv})
 	if res.Outcome != RolledBack || !strings.Contains(res.Err.Error(), "addMember bob") {
 		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
 	}
@@ -194,7 +194,7 @@ func TestWindowsWayInFailureRestores(t *testing.T) {
 	ctx := context.Background()
 	conn, _ := f.dial(ctx)
 	failing := func(context.Context) (transport.Conn, error) { return nil, errors.New("simulated: refused") }
-	res := ApplyWindowsHost(ctx, wp, conn, failing, time.Now())
+	res := ApplyHost(ctx, wp, wp.Live, conn, failing, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv})
 	if res.Outcome != RolledBack || !strings.Contains(res.Err.Error(), "could not log in again") {
 		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
 	}
@@ -209,12 +209,12 @@ func TestWindowsLockoutGuard(t *testing.T) {
 	// The login account itself is named absent: the plan says so, and apply refuses.
 	m.Users = append(m.Users, manifest.User{Name: winLogin, Sudo: manifest.SudoNone, State: manifest.StateAbsent})
 	wp := planWin(t, f, m)
-	if !wp.Plan.Guard.LoginUserRemoved || !wp.Plan.Guard.LoginSudoRemoved {
-		t.Fatalf("guard: %+v", wp.Plan.Guard)
+	if !wp.Guard.LoginUserRemoved || !wp.Guard.LoginSudoRemoved {
+		t.Fatalf("guard: %+v", wp.Guard)
 	}
 	ctx := context.Background()
 	conn, _ := f.dial(ctx)
-	if res := ApplyWindowsHost(ctx, wp, conn, f.dial, time.Now()); res.Outcome != Failed || !strings.Contains(res.Err.Error(), "lockout") {
+	if res := ApplyHost(ctx, wp, wp.Live, conn, f.dial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv}); res.Outcome != Failed || !strings.Contains(res.Err.Error(), "lockout") {
 		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
 	}
 	if f.host.User(winLogin) == nil || f.host.Applied != 0 {
@@ -224,8 +224,8 @@ func TestWindowsLockoutGuard(t *testing.T) {
 	m = winManifest(t, winHost("win-4"))
 	m.Users = append(m.Users, manifest.User{Name: winLogin, Sudo: manifest.SudoNone, State: manifest.StatePresent})
 	m.HostGroups[0].Users = append(m.HostGroups[0].Users, winLogin)
-	if wp := planWin(t, f, m); !wp.Plan.Guard.LoginSudoRemoved || wp.Plan.Guard.LoginUserRemoved {
-		t.Fatalf("guard: %+v", wp.Plan.Guard)
+	if wp := planWin(t, f, m); !wp.Guard.LoginSudoRemoved || wp.Guard.LoginUserRemoved {
+		t.Fatalf("guard: %+v", wp.Guard)
 	}
 }
 
@@ -234,12 +234,12 @@ func TestWindowsOrphanedSIDAndLocalisedNames(t *testing.T) {
 	f.host.OrphanSID(hoststate.SIDAdministrators)
 	m := winManifest(t, winHost("win-5"))
 	wp := planWin(t, f, m)
-	if g := wp.Live.Group(hoststate.SIDAdministrators); g.Via != "wmi" || g.Name != "Administratoren" {
+	if g := wp.Live.Windows.Group(hoststate.SIDAdministrators); g.Via != "wmi" || g.Name != "Administratoren" {
 		t.Fatalf("group read: %+v", g)
 	}
 	ctx := context.Background()
 	conn, _ := f.dial(ctx)
-	if res := ApplyWindowsHost(ctx, wp, conn, f.dial, time.Now()); res.Outcome != Applied {
+	if res := ApplyHost(ctx, wp, wp.Live, conn, f.dial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv}); res.Outcome != Applied {
 		t.Fatalf("apply: %s %v", res.Outcome, res.Err)
 	}
 	if !f.host.IsMember(hoststate.SIDAdministrators, "alice") {
@@ -255,14 +255,14 @@ func TestWindowsRejectsLongNamesAndHashes(t *testing.T) {
 	ctx := context.Background()
 	conn, _ := f.dial(ctx)
 	wp := PlanWindowsHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: winLogin, LookupEnv: winEnv})
-	if wp.Plan.Status != StatusError || !strings.Contains(wp.Plan.Error, "at most 20") {
-		t.Errorf("long name: %s %s", wp.Plan.Status, wp.Plan.Error)
+	if wp.Status != StatusError || !strings.Contains(wp.Error, "at most 20") {
+		t.Errorf("long name: %s %s", wp.Status, wp.Error)
 	}
 	m = winManifest(t, winHost("win-6"))
 	m.Users[0].Password = &manifest.Password{Hash: "$6$x$y"}
 	wp = PlanWindowsHost(ctx, m, m.Hosts[0], "hosts[0]", conn, Options{Login: winLogin, LookupEnv: winEnv})
-	if wp.Plan.Status != StatusError || !strings.Contains(wp.Plan.Error, "hash cannot be set on Windows") {
-		t.Errorf("hash: %s %s", wp.Plan.Status, wp.Plan.Error)
+	if wp.Status != StatusError || !strings.Contains(wp.Error, "hash cannot be set on Windows") {
+		t.Errorf("hash: %s %s", wp.Status, wp.Error)
 	}
 }
 

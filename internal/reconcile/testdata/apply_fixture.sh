@@ -2,15 +2,32 @@
 # host: web-1
 RUN='20260501T120000Z-test'
 PIDFILE='/run/sshd.pid'
-# accessctl apply script (Linux), generated for one host; run as root: sh -s -- apply|rollback|commit
-# Every value from the manifest below is single-quoted or base64-encoded. Everything runs inside
-# functions called with stdin from /dev/null: the script itself arrives on stdin.
-# apply:    back up each file before it is changed, change, verify; on any failure restore all.
-# rollback: restore this run's backups (accessctl could not get back in afterwards).
-# commit:   drop this run's backups.
+GENERATION=''
+LOCK_WAIT=120
+CONFIRM_WAIT=30
+# accessctl apply script (Linux), generated for one host from the plan's operations. It is saved
+# as $RUNDIR/$RUN.sh (root's, 0700 directory) and run as root: sh $RUNDIR/$RUN.sh MODE
+# Every value from the plan below is single-quoted or base64-encoded.
+#
+# The host finishes or rolls back on its own, whatever happens to the controller:
+#   launch   (the controller's session) starts `apply` detached (setsid, HUP and PIPE ignored,
+#            output to the journal $RUNDIR/$RUN.log) and relays the journal until apply awaits
+#            confirmation or ends. If the session dies first (the controller was killed, the
+#            connection dropped), the relay dies of SIGPIPE and apply rolls back by itself.
+#   apply    takes the host's apply lock (waiting up to $LOCK_WAIT s), restores what runs killed
+#            mid-way left (their backups), checks the host is still as planned (generation),
+#            backs up each file before it is changed, changes, verifies; on any failure restores
+#            all. Then it awaits confirmation for $CONFIRM_WAIT s: `confirm` commits (drops the
+#            backups), `abort`, a vanished controller, or the time running out roll back.
+#   confirm  (run over a FRESH connection: it proves the way in works) commits; relays the end.
+#   abort    (accessctl could not get back in) rolls back; relays the end.
+# The outcome of each run is kept in $RUNDIR/$RUN.outcome until the next run reports it.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH LC_ALL=C
 umask 077
+RUNDIR=/var/lib/accessctl/run
+LOCK=/run/accessctl-apply.lock
+FAULT=/var/lib/accessctl-test/fault
 BK=/var/lib/accessctl/backup/$RUN
 nl='
 '
@@ -27,7 +44,28 @@ fail() {
 	say "fail $*"
 	drop_tmp
 	rollback
-	exit 1
+	finish "rolled back: $*"
+}
+
+# finish OUTCOME: record how this run ended, tell the relay, end.
+finish() {
+	printf '%s\n' "$1" >"$RUNDIR/$RUN.outcome.tmp" && mv -f -- "$RUNDIR/$RUN.outcome.tmp" "$RUNDIR/$RUN.outcome"
+	say "exit $1"
+	exit 0
+}
+
+# step N WHAT: journal the step. The test lab (only there: $FAULT exists) interrupts the run at
+# a step: "N controller" kills the controller's session, "N host" kills this process.
+step() {
+	say "step $1 $2"
+	[ -f "$FAULT" ] || return 0
+	read -r f_step f_mode <"$FAULT" || return 0
+	[ "$f_step" = "$1" ] || return 0
+	rm -f -- "$FAULT"
+	case $f_mode in
+	controller) kill -9 "$LAUNCHER" 2>/dev/null ;;
+	host) kill -9 $$ ;;
+	esac
 }
 
 # bk_add PATH: append PATH, saved as entry $BK_N, to the backup list.
@@ -96,11 +134,12 @@ rollback() {
 	if [ "$ok" = 1 ]; then
 		rm -rf -- "$BK"
 		# Directories this run made for its backups go too, when nothing else is in them.
-		rmdir -- "${BK%/*}" 2>/dev/null && rmdir -- "${BK%/*/*}" 2>/dev/null
+		rmdir -- "${BK%/*}" 2>/dev/null
 		say "rolledback"
-	else
-		say "rollback-incomplete $BK"
+		return 0
 	fi
+	say "rollback-incomplete $BK"
+	return 1
 }
 
 fsync_file() {
@@ -413,53 +452,240 @@ backup_accounts() {
 }
 
 start() {
+	trap '' HUP PIPE
 	SSHD=$(command -v sshd || echo /usr/sbin/sshd)
-	# One apply at a time per host: a second run (or a run started while a killed run's script
-	# is still going) waits for nothing and fails clearly instead of interleaving.
-	if command -v flock >/dev/null 2>&1 && [ -d /run ] && [ ! -L /run/accessctl-apply.lock ]; then
-		exec 9>/run/accessctl-apply.lock
-		flock -n 9 || {
-			say "fail another accessctl apply is running on this host"
-			exit 1
-		}
+	take_lock
+	recover_leftovers
+	if [ "$(cat /var/lib/accessctl/generation 2>/dev/null)" != "$GENERATION" ]; then
+		finish "not started: another accessctl run changed this host since it was read; plan again"
 	fi
 	if [ -e "$BK" ]; then
-		say "fail backup directory $BK exists already"
-		exit 1
+		finish "not started: backup directory $BK exists already"
 	fi
-	mkdir -p -- "$BK" && : >"$BK/paths" || {
-		say "fail create $BK"
-		exit 1
-	}
+	mkdir -p -- "$BK" && : >"$BK/paths" || finish "not started: cannot create $BK"
+}
+
+# apply_run: the detached run.
+apply_run() {
+	trap '' HUP PIPE
+	echo $$ >"$RUNDIR/$RUN.pid"
+	do_apply
+	await_confirm
+}
+
+# pid_of_run: the pid of this run's apply process ("" before it wrote it).
+pid_of_run() {
+	cat -- "$RUNDIR/$RUN.pid" 2>/dev/null
+}
+
+# take_lock: one apply at a time per host; wait for the lock (a run awaiting confirmation, or
+# rolling back after its controller vanished, ends within its confirmation wait).
+take_lock() {
+	if command -v flock >/dev/null 2>&1 && [ -d /run ] && [ ! -L "$LOCK" ]; then
+		exec 9>"$LOCK"
+		flock -w "$LOCK_WAIT" 9 || finish "not started: another accessctl apply held the host's lock for ${LOCK_WAIT}s"
+	fi
+}
+
+# recover_run: only restore what interrupted runs left (before a host is planned for apply).
+recover_run() {
+	trap '' HUP PIPE
+	take_lock
+	recover_leftovers
+	say "exit recovered"
+}
+
+# recover_leftovers: a run whose process died mid-way (the host crashed, it was killed) left its
+# backups; no run holds them (this one has the lock). Restore each, so the host is as it was
+# before that run, and drop the temporary files its steps left. Then forget ended runs.
+recover_leftovers() {
+	for d in "${BK%/*}"/*; do
+		[ -d "$d" ] && [ ! -L "$d" ] || continue
+		r=${d##*/}
+		if [ -f "$d/paths" ]; then
+			while IFS= read -r p; do
+				case $p in
+				/?*) rm -f -- "${p%/*}"/.accessctl.?????? "$p.accessctl-restore" ;;
+				esac
+			done <"$d/paths"
+		fi
+		if (BK=$d && rollback >/dev/null); then
+			[ -d "$d" ] && rm -rf -- "$d"
+			say "note restored the host from run $r, interrupted mid-way"
+			printf 'rolled back: interrupted mid-way, restored by run %s\n' "$RUN" >"$RUNDIR/$r.outcome"
+		else
+			say "note could not fully restore run $r; its backups stay in $d"
+		fi
+	done
+	# shadow's lock files whose process is gone (a useradd killed mid-way).
+	for l in /etc/passwd.lock /etc/shadow.lock /etc/group.lock /etc/gshadow.lock /etc/subuid.lock /etc/subgid.lock; do
+		[ -f "$l" ] || continue
+		pid=$(head -c 32 -- "$l" 2>/dev/null | tr -cd 0-9)
+		if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+			rm -f -- "$l" && say "note removed the stale lock file $l"
+		fi
+	done
+	for o in "$RUNDIR"/*.outcome; do
+		[ -f "$o" ] || continue
+		r=${o##*/}
+		r=${r%.outcome}
+		[ "$r" = "$RUN" ] && continue
+		say "note run $r ended: $(head -n 1 -- "$o")"
+		rm -f -- "$RUNDIR/$r".*
+	done
+	for f in "$RUNDIR"/*.sh; do
+		[ -f "$f" ] || continue
+		r=${f##*/}
+		r=${r%.sh}
+		[ "$r" = "$RUN" ] || rm -f -- "$RUNDIR/$r".*
+	done
+}
+
+# await_confirm: the changes are made and verified; commit when the controller confirms over a
+# fresh connection, else roll back.
+await_confirm() {
+	say "await"
+	i=0
+	handed=0
+	while :; do
+		if [ -f "$RUNDIR/$RUN.confirm" ]; then
+			commit
+			finish applied
+		fi
+		if [ -f "$RUNDIR/$RUN.abort" ]; then
+			undo "accessctl could not log in again after the change"
+		fi
+		[ -f "$RUNDIR/$RUN.handed" ] && handed=1
+		# The relay hands over once the controller has read "await"; a relay that died before
+		# that means the controller is gone.
+		if [ "$handed" = 0 ] && ! kill -0 "$LAUNCHER" 2>/dev/null && [ ! -f "$RUNDIR/$RUN.handed" ]; then
+			undo "the controller went away before confirming"
+		fi
+		i=$((i + 1))
+		if [ "$i" -gt $((CONFIRM_WAIT * 10)) ]; then
+			undo "no confirmation within ${CONFIRM_WAIT}s"
+		fi
+		sleep 0.1 2>/dev/null || sleep 1
+	done
+}
+
+undo() {
+	say "fail $1"
+	rollback
+	finish "rolled back: $1"
+}
+
+commit() {
+	rm -rf -- "$BK"
+	rmdir -- "${BK%/*}" 2>/dev/null
+	printf '%s\n' "$RUN" >/var/lib/accessctl/generation.tmp && mv -f -- /var/lib/accessctl/generation.tmp /var/lib/accessctl/generation
+	sync
+	say committed
+}
+
+# relay LOG PID: print the journal's new lines until the run awaits confirmation or ends (or its
+# process PID dies without a word). Writing is what notices a controller that went away.
+relay() {
+	n=0
+	while :; do
+		new=$(sed -n "$((n + 1)),\$p" -- "$1")
+		if [ -n "$new" ]; then
+			printf '%s\n' "$new"
+			n=$((n + $(printf '%s\n' "$new" | wc -l)))
+			case "$nl$new$nl" in
+			*"$nl@@exit "*)
+				forget_run
+				return 0
+				;;
+			*"$nl@@await$nl"*)
+				if [ "${2:-}" = launch ]; then
+					: >"$RUNDIR/$RUN.handed"
+					return 0
+				fi
+				;;
+			esac
+		elif p=$(pid_of_run) && [ -n "$p" ] && ! kill -0 "$p" 2>/dev/null; then
+			sleep 0.2 2>/dev/null || sleep 1
+			[ -n "$(sed -n "$((n + 1)),\$p" -- "$1")" ] && continue
+			say "fail the apply process on the host died mid-way; the next apply restores the host"
+			return 1
+		fi
+		sleep 0.1 2>/dev/null || sleep 1
+	done
+}
+
+launch() {
+	log=$RUNDIR/$RUN.log
+	: >"$log" || { say "exit not started: cannot write $log"; exit 1; }
+	LAUNCHER=$$
+	export LAUNCHER
+	if command -v setsid >/dev/null 2>&1; then
+		setsid sh "$0" apply </dev/null >>"$log" 2>&1 &
+	else
+		sh "$0" apply </dev/null >>"$log" 2>&1 &
+	fi
+	i=0
+	while [ ! -s "$RUNDIR/$RUN.pid" ] && [ "$i" -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1 2>/dev/null || sleep 1
+	done
+	relay "$log" launch
+}
+
+# tell WORD: confirm or abort the run, relay its end, and forget it.
+tell() {
+	: >"$RUNDIR/$RUN.$1" || { say "fail cannot write $RUNDIR/$RUN.$1"; exit 1; }
+	relay "$RUNDIR/$RUN.log" "$1"
+}
+
+# forget_run: the controller has the run's outcome: drop its files, and accessctl's directories
+# when nothing else is in them (a host where every run rolled back is left as it was).
+forget_run() {
+	rm -f -- "$RUNDIR/$RUN".*
+	rmdir -- "$RUNDIR" 2>/dev/null && rmdir -- "${RUNDIR%/*}" 2>/dev/null
+	return 0
 }
 
 do_apply() {
 	start
+	step 1 'back up the account databases'
 	backup_accounts
+	step 2 'groupadd developers'
 	getent group 'developers' >/dev/null || groupadd -- 'developers' || fail 'groupadd developers'
+	step 3 'groups of alice'
 	usermod -aG 'developers' -- 'alice' || fail 'add alice to groups'
+	step 4 'useradd dave'
 	add_user 'dave' -u '2004' -s '/bin/bash' -c 'Dave O'\''Brien; rm -rf /'
+	step 5 'passwords'
 	base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'
 ZGF2ZTokNiRhYmNkRUZHSDEyMzQ1Njc4JE4wdVRSMmhIejF4cXdkTjVudy9OQUxIbkNHTzF2QjZ6
 VzByVHJoenZyaEhTejhvR1BFVWVSNkwxZFk2b0JWMEVoUGN2RzN3SW9PM01lNFp1UmxGNVAvCg==
 ACCESSCTL_DATA
+	step 6 'lock bob'
 	usermod -L -- 'bob' && usermod -e 1970-01-02 -- 'bob' || fail 'lock bob'
+	step 7 'prepare ~/.ssh'
 	keys_begin 'alice' 'dave'
+	step 8 'authorized_keys of alice'
 	keys 'alice' <<'ACCESSCTL_DATA'
 IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bApmcm9tPSIxMC4wLjAuMC84IixleHBpcnktdGltZT0iMjAy
 NzAxMzEiIHNzaC1lZDI1NTE5IEFBQUFDM056YUMxbFpESTFOVEU1QUFBQUlHTHpDMTNtbzVIRW0y
 eklzeUVYaGJONmtLY0V2SHdRREdJa3VqcXFCMG9vIGFsaWNlQGxhcHRvcAo=
 ACCESSCTL_DATA
+	step 9 'authorized_keys of dave'
 	keys 'dave' <<'ACCESSCTL_DATA'
 IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bApzc2gtZWQyNTUxOSBBQUFBQzNOemFDMWxaREkxTlRFNUFB
 QUFJQlpucHNWMXVoaWZIZTRqYzNQTmV5OWNHTk9CRk5aRkZOWlEyMy9nMC91SiBib2JAZGVzawo=
 ACCESSCTL_DATA
+	step 10 'rename the authorized_keys files into place'
 	keys_end
+	step 11 'sudoers drop-in'
 	put '/etc/sudoers.d/accessctl' 440 root:root check_sudoers <<'ACCESSCTL_DATA'
 IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKYWxpY2UgQUxMPShBTEw6QUxMKSBO
 T1BBU1NXRDogQUxMCmRhdmUgQUxMPShBTEw6QUxMKSBBTEwK
 ACCESSCTL_DATA
+	step 12 'userdel carol'
 	remove_user 'carol' 0
+	step 13 'sshd settings'
 	put '/etc/ssh/sshd_config.d/00-accessctl.conf' 644 root:root <<'ACCESSCTL_DATA'
 IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKUGFzc3dvcmRBdXRoZW50aWNhdGlv
 biBubwpQdWJrZXlBdXRoZW50aWNhdGlvbiB5ZXMK
@@ -472,6 +698,7 @@ ACCESSCTL_DATA
 	[ "$v" = 'yes' ] || { say "sshd-mismatch pubkeyauthentication $v"; fail 'sshd -T does not show pubkeyauthentication yes'; }
 	: >"$BK/reloaded"
 	reload_sshd || fail 'reload sshd'
+	step 14 'state record'
 	mkdir -p /var/lib/accessctl || fail 'create /var/lib/accessctl'
 	put '/var/lib/accessctl/state.json' 600 root:root <<'ACCESSCTL_DATA'
 ewogICJmb3JtYXRWZXJzaW9uIjogIjEiLAogICJjcmVhdGVkIjogWwogICAgImFsaWNlIiwKICAg
@@ -484,31 +711,18 @@ TmFpVHBsNHN0bnprclYxOCIKICAgICAgfQogICAgXQogIH0sCiAgImxhc3RBcHBsaWVkIjogIjIw
 MjYtMDUtMDFUMTI6MDA6MDBaIiwKICAic3NoZCI6IHsKICAgICJwYXNzd29yZGF1dGhlbnRpY2F0
 aW9uIjogIm5vIiwKICAgICJwdWJrZXlhdXRoZW50aWNhdGlvbiI6ICJ5ZXMiCiAgfQp9Cg==
 ACCESSCTL_DATA
+	step 15 'changes made and verified; await confirmation'
 	say ok
 }
 
 main() {
 	case ${1:-} in
-	apply) do_apply ;;
-	rollback) rollback ;;
-	commit)
-		rm -rf -- "$BK"
-		# Backups left by runs killed mid-apply hold copies of /etc/shadow and describe a state
-		# nobody will restore once a later apply has committed. Remove them, but only while
-		# holding the apply lock, so the backup of an apply that is running is never touched.
-		if command -v flock >/dev/null 2>&1 && [ ! -L /run/accessctl-apply.lock ] &&
-			exec 9>/run/accessctl-apply.lock && flock -n 9; then
-			for d in "${BK%/*}"/*; do
-				if [ -d "$d" ] && [ ! -L "$d" ]; then
-					rm -rf -- "$d" && say "note removed the backup of an interrupted run: $d"
-				fi
-			done
-		fi
-		rmdir -- "${BK%/*}" 2>/dev/null
-		say committed
-		;;
+	launch) launch ;;
+	apply) apply_run ;;
+	recover) recover_run ;;
+	confirm | abort) tell "$1" ;;
 	*)
-		echo "usage: sh -s -- apply|rollback|commit" >&2
+		echo "usage: sh $0 launch|apply|confirm|abort" >&2
 		exit 2
 		;;
 	esac
