@@ -165,6 +165,10 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 		home = "/home/" + u.Name // where useradd will make it; only to tell paths apart
 	}
 	homeFile := home + "/.ssh/authorized_keys"
+	shown := homeFile // how the plan names the home file
+	if !homeKnown {
+		shown = "~" + u.Name + "/.ssh/authorized_keys"
+	}
 	var paths []string
 	for _, pat := range keyPatterns(live, u.Name) {
 		if acct == nil && strings.Contains(pat, "%U") && u.UID == nil {
@@ -202,12 +206,14 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 		if reason, a := keysChange(u.Name, keys, f); reason != "" && !(a == Create && len(keys) == 0) {
 			var before any
 			if f.Kind == hoststate.KindFile {
-				before = keyViews(f.Content, homeFile, p.names)
+				before = keyViews(f.Content, shown, p.names)
 			}
 			if locked {
 				reason += " (" + u.Name + " is locked: no key may log in)"
 			}
-			p.add(a, ResKeys, u.Name, reason, before, keyViews(want, homeFile, p.names), Op{Kind: OpKeys, User: u.Name, Content: &want})
+			p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: a, Resource: ResKeys, Name: u.Name, Reason: reason,
+				Before: before, After: keyViews(want, shown, p.names), Ops: []Op{{Kind: OpKeys, User: u.Name, Content: &want}},
+				Blocked: linkBlocked(u.Name, f)})
 		}
 	} else if target != "" {
 		f, _ := keyFileOf(live, u.Name, homeFile, target)
@@ -252,6 +258,17 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 				string(f.Kind), nil, Op{Kind: OpKeyFileRemove, User: u.Name, Path: ep})
 		}
 	}
+}
+
+// linkBlocked: apply does not write authorized_keys through a symlink.
+func linkBlocked(user string, f hoststate.File) string {
+	switch f.Kind {
+	case hoststate.KindSymlink, hoststate.KindSymlinkDir:
+		return fmt.Sprintf("the authorized_keys of %s is a symlink (to %s); accessctl does not write through it", user, f.Content)
+	case hoststate.KindOther:
+		return fmt.Sprintf("the authorized_keys of %s is not a regular file", user)
+	}
+	return ""
 }
 
 // sudoRank orders sudo levels: none < true < nopasswd.
