@@ -179,7 +179,9 @@ func parseConns(e *Effective, b []byte) error {
 			k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
 			k = strings.ToLower(k)
 			if relevantConnKeys[k] {
-				if _, dup := cur.Values[k]; !dup {
+				if prev, dup := cur.Values[k]; dup && listKeywords[k] {
+					cur.Values[k] = prev + " " + strings.TrimSpace(v)
+				} else if !dup {
 					if k == "permitrootlogin" && v == "without-password" {
 						v = "prohibit-password"
 					}

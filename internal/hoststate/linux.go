@@ -582,15 +582,23 @@ func parseShadow(user string, b []byte) (Shadow, error) {
 	return s, nil
 }
 
+// listKeywords are the sshd -T keywords printed once per entry.
+var listKeywords = map[string]bool{"allowusers": true, "denyusers": true, "allowgroups": true, "denygroups": true}
+
 func parseSshdT(b []byte) map[string]string {
 	m := map[string]string{}
 	for _, l := range lines(b) {
 		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
 		k = strings.ToLower(k)
+		v = strings.TrimSpace(v)
+		if prev, dup := m[k]; dup && listKeywords[k] {
+			// sshd -T prints one line per entry of these lists.
+			m[k] = prev + " " + v
+			continue
+		}
 		if _, dup := m[k]; dup || k == "" {
 			continue
 		}
-		v = strings.TrimSpace(v)
 		if k == "permitrootlogin" && v == "without-password" {
 			v = "prohibit-password"
 		}
