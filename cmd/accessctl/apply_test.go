@@ -176,7 +176,7 @@ func TestApplyLab(t *testing.T) {
 	}
 	// The host changes again after the plan was saved: the saved plan is stale.
 	h(f, "deb").MustExec(t, "echo '# x' >> /home/alice/.ssh/authorized_keys")
-	if code, _, errOut := f.run(t, "apply", "--plan", filepath.Join(f.dir, "plan.json")); code != exitInvalid || !strings.Contains(errOut, "stale plan: deb") {
+	if code, _, errOut := f.run(t, "apply", "--plan", filepath.Join(f.dir, "plan.json")); code != exitHost || !strings.Contains(errOut, "deb: failed: stale plan: the host changed since the plan was made") {
 		t.Errorf("stale plan: exit %d %s", code, errOut)
 	}
 	f.run(t, "plan", "--out", filepath.Join(f.dir, "plan.json"))

@@ -406,7 +406,7 @@ mount --bind /run/visudo.slow /usr/sbin/visudo`)
 		if code != exitHost {
 			t.Errorf("exit %d, want %d", code, exitHost)
 		}
-		rep.wantHosts(t, map[string][2]string{"f1": {"failed", "backups, if any, are in /var/lib/accessctl/backup/"}})
+		rep.wantHosts(t, map[string][2]string{"f1": {"failed", "the host finishes or rolls back run"}})
 		// Let the orphaned script on f1 end (it outlives its session), then check nothing is half-written.
 		time.Sleep(4 * time.Second)
 		consistent(t, f1, "alice", "bob", fmt.Sprintf("u%d", step))
@@ -494,7 +494,7 @@ func TestKilledMidApply(t *testing.T) {
 		time.Sleep(delay)
 		running := 0
 		for _, h := range r.lab.Hosts {
-			running += len(hostProcs(h, "sh -s -- apply"))
+			running += len(hostProcs(h, ".sh apply"))
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
@@ -509,7 +509,7 @@ func TestKilledMidApply(t *testing.T) {
 		// A host-side script the kill orphaned runs to its end (or to its first write on the dead
 		// connection): wait for it, then nothing may be half-written.
 		for _, h := range r.lab.Hosts {
-			for deadline := time.Now().Add(10 * time.Second); len(hostProcs(h, "sh -s -- apply")) > 0 && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(40 * time.Second); len(hostProcs(h, ".sh apply")) > 0 && time.Now().Before(deadline); {
 				time.Sleep(10 * time.Millisecond)
 			}
 			consistent(t, h, "alice", "bob", "v1", "v2")

@@ -63,10 +63,13 @@ func runReportMerge(c *cli, args []string) int {
 			c.errorf("%v", err)
 			return exitUsage
 		}
-		var p reconcile.Plan
+		// A report, or a plan file (--out: the same report plus ops, apply data and source).
+		pf := reconcile.PlanFile{Plan: &reconcile.Plan{}}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
+		err = dec.Decode(&pf)
+		p := pf.Plan.Public()
+		if err != nil {
 			c.errorf("%s: not a JSON plan report: %v", path, err)
 			return exitInvalid
 		}
