@@ -97,6 +97,11 @@ func planLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Option
 	p.loginBlocked(d, live, o.Today)
 	p.matchFindings(d, live)
 	markBlocked(hp, live)
+	for _, du := range d.Users {
+		if a := live.Account(du.Name); a != nil && a.Directory {
+			hp.Directory = append(hp.Directory, du.Name)
+		}
+	}
 	hp.Findings = p.findings
 	for _, a := range live.Accounts {
 		if a.Human() && !d.Named[a.Name] && !live.Record.CreatedUser(a.Name) && a.Name != o.Login {

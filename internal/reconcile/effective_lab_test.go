@@ -380,6 +380,9 @@ func TestLabEffectiveZoo(t *testing.T) {
 				}
 			}
 		}
+		if len(hp.Directory) != 1 || hp.Directory[0] != "dora" {
+			t.Errorf("the plan does not say dora is a directory account: %v", hp.Directory)
+		}
 		if r, _ := lab.SSH(z.ctx, h, "dora", z.alice, "sudo -n id -u"); r.Code != 0 || r.Stdout != "0\n" {
 			t.Errorf("dora's key login + sudo: %+v", r)
 		}

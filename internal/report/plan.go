@@ -52,7 +52,13 @@ func renderPlanText(w io.Writer, p *reconcile.Plan) error {
 			for _, c := range h.Changes {
 				ew.printf("  %s %s %s\n", planSymbols[c.Action], c.Resource, c.Name)
 				ew.printf("      %s\n", c.Reason)
+				if c.Blocked != "" {
+					ew.printf("      blocked: %s\n", c.Blocked)
+				}
 			}
+		}
+		if len(h.Directory) > 0 {
+			ew.printf("  note: directory accounts (resolved through NSS, not in /etc/passwd; keys and sudo managed, never useradd/usermod): %s\n", strings.Join(h.Directory, ", "))
 		}
 		if len(h.Unmanaged) > 0 {
 			ew.printf("  note: unmanaged human accounts: %s\n", strings.Join(h.Unmanaged, ", "))
