@@ -96,6 +96,7 @@ func planLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Option
 	p.planEffectiveSudo(d, live)
 	p.loginBlocked(d, live, o.Today)
 	p.matchFindings(d, live)
+	p.keyCommandFindings(d, live, want)
 	markBlocked(hp, live)
 	for _, du := range d.Users {
 		if a := live.Account(du.Name); a != nil && a.Directory {
@@ -504,8 +505,15 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 	if len(want) == 0 {
 		return nil
 	}
+	if live.Effective.Server == "dropbear" {
+		// dropbear has no sshd_config: the manifest's sshd settings cannot be made here.
+		p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSshd, Name: "sshd_config",
+			Reason:  "the host's SSH server is dropbear, which reads no sshd_config",
+			Blocked: "the SSH server is dropbear: sshd settings (" + strings.Join(sortedKeys(want), ", ") + ") cannot be applied; set dropbear's options (e.g. -s: no password logins) instead"})
+		return nil
+	}
 	if live.SshdTError != "" {
-		return fmt.Errorf("sshd -T failed on the host: %s", firstLine(live.SshdTError))
+		return fmt.Errorf("sshd -T failed on the host: %s", hoststate.Bounded(live.SshdTError))
 	}
 	if live.SshdConfig.Kind != hoststate.KindFile {
 		return fmt.Errorf("%s is not a regular file (%s)", hoststate.SshdConfigPath, live.SshdConfig.Kind)
@@ -611,6 +619,15 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 		p.rec.Sshd = want
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func orNone(s string) string {

@@ -521,6 +521,39 @@ func (p *linuxPlanner) matchFindings(d *Desired, live *hoststate.Linux) {
 	sort.SliceStable(p.findings, func(i, j int) bool { return p.findings[i].User < p.findings[j].User })
 }
 
+// keyCommandFindings: an AuthorizedKeysCommand that is not accessctl's answers for managed users
+// with keys the manifest does not know (foreign-access; apply cannot neutralise another
+// package's plug-in, so it is reported).
+func (p *linuxPlanner) keyCommandFindings(d *Desired, live *hoststate.Linux, want map[string]string) {
+	if live.Effective.Server == "dropbear" {
+		return
+	}
+	ours := want["authorizedkeyscommand"]
+	for _, du := range d.Users {
+		vals := []map[string]string{live.SshdT}
+		if live.Effective.MatchBlocks {
+			for _, c := range live.Effective.ConnsOf(du.Name) {
+				vals = append(vals, c.Values)
+			}
+		}
+		for _, v := range vals {
+			cmd := v["authorizedkeyscommand"]
+			if cmd == "" || cmd == "none" || cmd == ours || strings.HasPrefix(cmd, hoststate.PullKeysBinary+" ") {
+				continue
+			}
+			at := "sshd -T"
+			if top, matches := hoststate.Winner(live.SshdLayout(nil, nil), "authorizedkeyscommand"); top != nil {
+				at = top.Where()
+			} else if len(matches) > 0 {
+				at = matches[0].Where()
+			}
+			p.findings = append(p.findings, Finding{Rule: "foreign-access", User: du.Name, Where: at,
+				Msg: fmt.Sprintf("sshd asks %q (%s) for %s's keys; whatever it prints logs in, beyond the manifest", cmd, at, du.Name)})
+			break
+		}
+	}
+}
+
 // wants reports whether the user is desired on the host.
 func (d *Desired) wants(name string) bool {
 	for _, du := range d.Users {
