@@ -94,9 +94,11 @@ func newEffective() Effective {
 		KeyFiles: map[string][]KeyFile{}, Sudo: map[string]SudoList{}}
 }
 
-// parseFactsX parses the facts_x section: local, home, tool and server lines.
-func parseFactsX(e *Effective, b []byte) error {
+// parseFactsX parses the facts_x section: local, byname, home, tool and server lines, and
+// scan_config's (match, addr, host, akf, pidfile, includedir, sudo, sudolevel).
+func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 	e.Read = true
+	var byName []Account
 	for _, l := range lines(b) {
 		f := strings.Fields(l)
 		if len(f) == 0 {
@@ -107,6 +109,12 @@ func parseFactsX(e *Effective, b []byte) error {
 			if len(f) == 2 {
 				e.Local[f[1]] = true
 			}
+		case "byname":
+			as, err := parsePasswd([]byte(strings.TrimPrefix(l, "byname ")))
+			if err != nil {
+				return nil, err
+			}
+			byName = append(byName, as...)
 		case "home":
 			if len(f) == 3 {
 				e.Homes[f[1]] = f[2]
@@ -122,24 +130,21 @@ func parseFactsX(e *Effective, b []byte) error {
 			if len(f) == 2 {
 				e.Server = f[1]
 			}
-		default:
-			return fmt.Errorf("unknown line %q", f[0])
-		}
-	}
-	return nil
-}
-
-// parseScan parses the scan section.
-func parseScan(e *Effective, b []byte) {
-	for _, l := range lines(b) {
-		f := strings.Fields(l)
-		switch {
-		case len(f) == 1 && f[0] == "match":
+		case "match":
 			e.MatchBlocks = true
-		case len(f) == 1 && f[0] == "includedir":
+		case "includedir":
 			e.SudoIncludeDir = true
+		case "sudolevel":
+			// Only plain rules name the user outside accessctl's drop-in: their level and where.
+			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
+				e.Sudo[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}}
+			}
+		case "addr", "host", "akf", "pidfile", "sudo":
+		default:
+			return nil, fmt.Errorf("unknown line %q", f[0])
 		}
 	}
+	return byName, nil
 }
 
 // relevantConnKeys are the keywords the read script keeps from `sshd -T -C`.

@@ -278,12 +278,8 @@ func ParseLinux(out []byte) (*Linux, error) {
 				break
 			}
 			l.Effective.KeyFiles[s.arg] = append(l.Effective.KeyFiles[s.arg], kf)
-		case "byname":
-			byName, err = parsePasswd(s.body)
 		case "facts_x":
-			err = parseFactsX(&l.Effective, s.body)
-		case "scan":
-			parseScan(&l.Effective, s.body)
+			byName, err = parseFactsX(&l.Effective, s.body)
 		case "sshd_conn":
 			err = parseConns(&l.Effective, s.body)
 		case "sudo_l":

@@ -23,9 +23,10 @@ main() {
 		elif [ -f "$3" ]; then
 			section "$1" "$2" kind=file <"$3"
 		elif [ -e "$3" ]; then
-			section "$1" "$2" kind=other </dev/null
+			printf '@@begin %s %s kind=other\n@@end\n' "$1" "$2"
 		else
-			section "$1" "$2" kind=absent </dev/null
+			# No body: no base64 process either (most key files asked about are absent).
+			printf '@@begin %s %s kind=absent\n@@end\n' "$1" "$2"
 		fi
 	}
 
@@ -91,12 +92,15 @@ main() {
 		done
 		echo unknown
 	}
-	# scan_config PASSWD USER...: one awk over /etc/group, the sshd files and sudoers. It prints
-	# "match" when a Match block other than "Match all" exists, "addr A"/"host H" for an address
-	# and a host name inside each Match Address/Host pattern, "includedir" when /etc/sudoers
-	# includes /etc/sudoers.d, and "sudo USER" for each user that sudoers names outside
-	# accessctl's drop-in (directly, through a %group, ALL or a User_Alias): sudo -l is asked
-	# about those; any other user's sudo is accessctl's drop-in alone.
+	# scan_config PASSWD USER... <SSHD_T: one awk over /etc/group, the sshd files, sudoers and
+	# the output of sshd -T (stdin). It prints "match" when a Match block other than "Match all"
+	# exists, "addr A"/"host H" for an address and a host name inside each Match Address/Host
+	# pattern, "akf P" for each AuthorizedKeysFile path, "pidfile P", "includedir" when
+	# /etc/sudoers includes /etc/sudoers.d, and per user what sudoers grants outside accessctl's
+	# drop-in: "sudolevel USER true|nopasswd FILE:LINE" when only rules of the plain forms
+	# "NAME ALL=(ALL[:ALL]) [NOPASSWD: ]ALL" (NAME a user or %group) name the user, "sudo USER"
+	# when anything else might (aliases, other forms, Defaults for users, includes): sudo -l is
+	# asked about those.
 	scan_config() {
 		sc_pw=$1
 		shift
@@ -106,9 +110,15 @@ main() {
 			[ -f "$f" ] && [ -r "$f" ] && set -- "$@" "$f"
 		done
 		awk -v users="$sc_users" -v pw="$sc_pw" '
+		function rank(l) { return l == "nopasswd" ? 2 : (l == "true" ? 1 : 0) }
 		BEGIN {
 			n = split(users, U, " "); for (i = 1; i <= n; i++) want[U[i]] = 1
 			m = split(pw, P, "\n"); for (i = 1; i <= m; i++) { split(P[i], f, ":"); pgid[f[1]] = f[4] }
+		}
+		FILENAME == "-" {
+			if ($1 == "authorizedkeysfile") for (i = 2; i <= NF; i++) if (!seen[$i]++) print "akf " $i
+			if ($1 == "pidfile" && !pf++) print "pidfile " $2
+			next
 		}
 		FILENAME == "/etc/group" {
 			split($0, f, ":"); gname[f[3]] = f[1]
@@ -134,28 +144,42 @@ main() {
 			}
 			next
 		}
-		FILENAME == "/etc/sudoers" && $1 ~ /^[@#]includedir$/ && $2 ~ /^\/etc\/sudoers\.d\/?$/ { print "includedir"; next }
+		FILENAME == "/etc/sudoers" && $1 ~ /^[@#]includedir$/ && $2 ~ /^\/etc\/sudoers\.d\/?$/ { inc = 1; print "includedir"; next }
 		{
 			sub(/^[ \t]+/, "")
-			if ($0 == "" || $0 ~ /^#/ || $1 ~ /^@/ || $1 ~ /^Defaults/) next
-			if ($1 ~ /_Alias$/ && $1 != "User_Alias") next
+			if ($0 == "" || ($0 ~ /^#/ && $0 !~ /^#include/)) next
+			if (FILENAME ~ /^\/etc\/sudoers\.d\// && (!inc || FILENAME ~ /\/[^\/]*[.~][^\/]*$/)) next
 			if (FILENAME == "/etc/sudoers.d/accessctl") next
-			if ($1 == "User_Alias") { all = 1; next }
+			if ($0 ~ /\\$/ || $1 ~ /^[@#]include/) { all = 1; next }
+			if ($1 == "Defaults") { if ($0 ~ /authenticate/) all = 1; next }
+			if ($1 ~ /^Defaults/) { all = 1; next }
+			if ($1 ~ /_Alias$/) { if ($1 == "User_Alias") all = 1; next }
+			lvl = ""
+			if ($2 ~ /^ALL=\(ALL(:ALL)?\)$/) {
+				if (NF == 3 && $3 == "ALL") lvl = "true"
+				if ((NF == 4 && $3 == "NOPASSWD:" && $4 == "ALL") || (NF == 3 && $3 == "NOPASSWD:ALL")) lvl = "nopasswd"
+			}
 			k = split($1, L, ",")
 			for (j = 1; j <= k; j++) {
 				t = L[j]
-				if (t == "ALL" || t ~ /^%[:#]/) all = 1
-				else if (t ~ /^%/) grp[substr(t, 2)] = 1
-				else usr[t] = 1
+				if (t == "ALL" || t ~ /^%[:#]/ || t ~ /^[+#!]/) { all = 1; continue }
+				if (t ~ /^%/) {
+					g = substr(t, 2)
+					if (lvl == "") gcx[g] = 1
+					else if (rank(lvl) > rank(glv[g])) { glv[g] = lvl; gat[g] = FILENAME ":" FNR }
+				} else if (lvl == "") ucx[t] = 1
+				else if (rank(lvl) > rank(ulv[t])) { ulv[t] = lvl; uat[t] = FILENAME ":" FNR }
 			}
 		}
 		END {
 			for (u in want) {
-				hit = all || usr[u]
-				for (g in grp) if (member[g "," u] || gname[pgid[u]] == g) hit = 1
-				if (hit) print "sudo " u
+				cx = all || ucx[u]; lv = ulv[u]; at = uat[u]
+				for (g in gcx) if (member[g "," u] || gname[pgid[u]] == g) cx = 1
+				for (g in glv) if ((member[g "," u] || gname[pgid[u]] == g) && rank(glv[g]) > rank(lv)) { lv = glv[g]; at = gat[g] }
+				if (cx) print "sudo " u
+				else if (lv != "") print "sudolevel " u " " lv " " at
 			}
-		}' "$@"
+		}' "$@" -
 	}
 
 	# Wait for an accessctl apply in progress (it holds the lock exclusively until it has
@@ -190,7 +214,6 @@ main() {
 		# Looked up by name through NSS: directory accounts (SSSD, LDAP, systemd-userdb) answer
 		# here even when `getent passwd` does not list them.
 		pw=$(getent passwd "$@")
-		printf '%s\n' "$pw" | section byname -
 		while IFS=: read -r name _ uid _ _ home _; do
 			homes=$homes$nl$name:$home
 			uids=$uids$nl$name:$uid
@@ -198,14 +221,34 @@ main() {
 $pw
 EOF
 	fi
-	# Which of the users /etc/passwd itself holds (useradd and usermod work only on those), what
-	# each home is, which account tools exist, and the SSH server: all with shell built-ins.
+
+	# The effective sshd configuration: globally (sshd -T), and per managed user and connection
+	# when a Match block (other than "Match all") can change it. scan_config (one awk) reads the
+	# configuration, sudoers and /etc/group, and says which connections to ask sshd about and
+	# what each user's sudo is (or that sudo -l must say it).
+	sshd=$(command -v sshd || echo /usr/sbin/sshd)
+	mkdir -p /run/sshd 2>/dev/null
+	out=$("$sshd" -T 2>&1)
+	rc=$?
+	printf '%s' "$out" | section sshd_t - rc=$rc
+	plan=$(scan_config "$pw" "$@" <<EOF
+$out
+EOF
+)
+	# Which of the users /etc/passwd itself holds (useradd and usermod work only on those), each
+	# one looked up by name, what each home is, which account tools exist, the SSH server, and
+	# scan_config's findings: all with shell built-ins, in one section.
 	{
 		while IFS=: read -r name _; do
 			case " $* " in
 			*" $name "*) echo "local $name" ;;
 			esac
 		done </etc/passwd
+		while IFS= read -r l; do
+			[ -n "$l" ] && echo "byname $l"
+		done <<EOF
+$pw
+EOF
 		for u in "$@"; do
 			home_of "$u"
 			if [ -z "$home" ]; then
@@ -227,56 +270,49 @@ EOF
 		done
 		printf 'server '
 		ssh_server
+		printf '%s\n' "$plan"
 	} | section facts_x -
 
-	# The effective sshd configuration: globally, and per managed user and connection when a
-	# Match block (other than "Match all") can change it; scan_config says which connections to
-	# ask sshd about and which users' sudo to ask sudo about.
-	sshd=$(command -v sshd || echo /usr/sbin/sshd)
-	mkdir -p /run/sshd 2>/dev/null
-	out=$("$sshd" -T 2>&1)
-	rc=$?
-	printf '%s' "$out" | section sshd_t - rc=$rc
-	plan=$(scan_config "$pw" "$@")
-	printf '%s\n' "$plan" | section scan -
-	conn=
-	case $nl$plan$nl in
-	*"${nl}match$nl"*)
-		if [ -x "$sshd" ] && [ $# -gt 0 ]; then
-			addrs=
-			hosts=
-			while read -r k v; do
-				case $k in
-				addr) addrs="$addrs $v" ;;
-				host) hosts="$hosts $v" ;;
-				esac
-			done <<EOF
-$plan
-EOF
-			# 198.51.100.7 (TEST-NET-2) stands for a client no Match Address names.
-			conn=$(
-				for u in "$@"; do
-					for a in 198.51.100.7 $addrs; do
-						for h in "$a" $hosts; do
-							echo "=conn $u $a $h"
-							"$sshd" -T -C "user=$u,host=$h,addr=$a" 2>&1
-							echo "=rc $?"
-						done
-					done
-				done | awk '/^=/ || $1 ~ /^(passwordauthentication|kbdinteractiveauthentication|pubkeyauthentication|permitrootlogin|authorizedkeysfile|authorizedkeyscommand|authorizedkeyscommanduser|allowusers|denyusers|allowgroups|denygroups|authenticationmethods|usepam)$/ || !/^[a-z0-9]+ /'
-			)
-			printf '%s\n' "$conn" | section sshd_conn -
-		fi
-		;;
-	esac
+	akf=
+	pidfile=
+	addrs=
+	hosts=
 	sudo_l=
+	match=0
 	while read -r k v; do
 		case $k in
+		match) match=1 ;;
+		addr) addrs="$addrs $v" ;;
+		host) hosts="$hosts $v" ;;
 		sudo) sudo_l="$sudo_l $v" ;;
+		akf) akf="$akf $v" ;;
+		pidfile) pidfile=$v ;;
 		esac
 	done <<EOF
 $plan
 EOF
+	if [ "$match" = 1 ] && [ -x "$sshd" ] && [ $# -gt 0 ]; then
+		# 198.51.100.7 (TEST-NET-2) stands for a client no Match Address names.
+		conn=$(
+			for u in "$@"; do
+				for a in 198.51.100.7 $addrs; do
+					for h in "$a" $hosts; do
+						echo "=conn $u $a $h"
+						"$sshd" -T -C "user=$u,host=$h,addr=$a" 2>&1
+						echo "=rc $?"
+					done
+				done
+			done | awk '/^=/ || $1 ~ /^(passwordauthentication|kbdinteractiveauthentication|pubkeyauthentication|permitrootlogin|authorizedkeysfile|authorizedkeyscommand|authorizedkeyscommanduser|allowusers|denyusers|allowgroups|denygroups|authenticationmethods|usepam)$/ || !/^[a-z0-9]+ /'
+		)
+		printf '%s\n' "$conn" | section sshd_conn -
+		# The key files of every connection too.
+		for v in $(printf '%s\n' "$conn" | awk '$1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i }'); do
+			case " $akf " in
+			*" $v "*) ;;
+			*) akf="$akf $v" ;;
+			esac
+		done
+	fi
 	if [ -n "$sudo_l" ] && command -v sudo >/dev/null 2>&1; then
 		for u in $sudo_l; do
 			echo "=user $u"
@@ -284,22 +320,6 @@ EOF
 			echo "=rc $?"
 		done | section sudo_l -
 	fi
-	# Every file sshd may read keys from: AuthorizedKeysFile of every connection asked about
-	# (tokens expanded by expand_path), and ~/.ssh/authorized_keys (dropbear's only file).
-	# One awk for these and sshd's pid file.
-	akf=
-	pidfile=
-	derived=$(printf '%s\n%s\n' "$out" "$conn" | awk '
-		$1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) if (!seen[$i]++) print "akf " $i }
-		$1 == "pidfile" && !pf++ { print "pidfile " $2 }')
-	while read -r k v; do
-		case $k in
-		akf) akf="$akf $v" ;;
-		pidfile) pidfile=$v ;;
-		esac
-	done <<EOF
-$derived
-EOF
 	cat=
 	if [ -r /proc/self/environ ]; then
 		for c in /bin/cat /usr/bin/cat; do

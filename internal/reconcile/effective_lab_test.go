@@ -401,12 +401,13 @@ func TestLabEffectiveZoo(t *testing.T) {
 			z := *z
 			z.t = t
 			h := host(name)
-			before := h.MustExec(t, "ls -la /home /var/lib; cat /etc/passwd /etc/shadow")
+			snapshot := "cat /etc/passwd /etc/shadow /etc/group; ls -la /home; ls -A /var/lib/accessctl /home/* 2>/dev/null; true"
+			before := h.MustExec(t, snapshot)
 			hp, res := z.apply(h, z.manifest(h, noPasswords, z.carol(), manifest.User{Name: "alice", Keypairs: []manifest.Binding{{Keypair: "alice-lab"}}}))
 			if res.Outcome != Failed || !strings.Contains(res.Err.Error(), "home of carol") {
 				t.Errorf("apply: %s %v%s", res.Outcome, res.Err, describePlan(hp))
 			}
-			if after := h.MustExec(t, "ls -la /home /var/lib; cat /etc/passwd /etc/shadow"); after != before {
+			if after := h.MustExec(t, snapshot); after != before {
 				t.Errorf("the host changed although the plan was blocked:\n%s\n---\n%s", before, after)
 			}
 		})
