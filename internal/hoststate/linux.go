@@ -436,7 +436,10 @@ func splitSections(out []byte) ([]section, error) {
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if !strings.HasPrefix(line, "@@") {
-			if cur != nil {
+			if cur != nil && cur.attrs["enc"] == "raw" {
+				// Lines the script made itself, each starting with a keyword of its own.
+				b64.WriteString(line + "\n")
+			} else if cur != nil {
 				b64.WriteString(strings.TrimSpace(line))
 			}
 			// Anything outside a section (a login banner, a sudo lecture) is ignored.
@@ -473,6 +476,12 @@ func splitSections(out []byte) ([]section, error) {
 				return nil, fmt.Errorf("end marker outside a section")
 			}
 			body, err := base64.StdEncoding.DecodeString(b64.String())
+			if cur.attrs["enc"] == "raw" {
+				if cur.kind != "facts_x" {
+					return nil, fmt.Errorf("section %s %s: only facts_x may be raw", cur.kind, cur.arg)
+				}
+				body, err = []byte(b64.String()), nil
+			}
 			if err != nil {
 				return nil, fmt.Errorf("section %s %s: bad base64: %w", cur.kind, cur.arg, err)
 			}

@@ -237,7 +237,9 @@ EOF
 )
 	# Which of the users /etc/passwd itself holds (useradd and usermod work only on those), each
 	# one looked up by name, what each home is, which account tools exist, the SSH server, and
-	# scan_config's findings: all with shell built-ins, in one section.
+	# scan_config's findings: all with shell built-ins, in one section, sent without base64 (and
+	# without a process): every line starts with a keyword of its own, never with "@@".
+	echo "@@begin facts_x - enc=raw"
 	{
 		while IFS=: read -r name _; do
 			case " $* " in
@@ -271,7 +273,8 @@ EOF
 		printf 'server '
 		ssh_server
 		printf '%s\n' "$plan"
-	} | section facts_x -
+	}
+	echo "@@end"
 
 	akf=
 	pidfile=
