@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -448,7 +449,7 @@ func killSessions(h *lab.Host) []int {
 // directory appears), SIGKILLs accessctl after various further delays, and checks that the hosts
 // are never half-written and that the next apply converges (a second plan is empty).
 func TestKilledMidApply(t *testing.T) {
-	r := newRig(t, lab.HostSpec{Name: "k1"}, lab.HostSpec{Name: "k2"})
+	r := newRig(t, lab.HostSpec{Name: "k1"}, lab.HostSpec{Name: "k2"}, lab.HostSpec{Name: "k3"}, lab.HostSpec{Name: "k4"})
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -458,7 +459,12 @@ func TestKilledMidApply(t *testing.T) {
 		{faultUsers("v1", true), "alice, bob, v1"},
 		{strings.Replace(faultUsers("v2", false), "keypairs: [bob-desk]", "keypairs: [bob-desk, alice-laptop]", 1), "alice, bob, v2"},
 	}
-	delays := []time.Duration{0, 50 * time.Millisecond, 200 * time.Millisecond}
+	// Fixed moments, and random ones (the seed is logged to replay a failure).
+	seed := time.Now().UnixNano()
+	rnd := rand.New(rand.NewSource(seed))
+	t.Logf("random kill delays from seed %d", seed)
+	delays := []time.Duration{0, 50 * time.Millisecond, 200 * time.Millisecond,
+		time.Duration(rnd.Int63n(int64(time.Second))), time.Duration(rnd.Int63n(int64(1500 * time.Millisecond)))}
 	midApply := 0
 	for i, delay := range delays {
 		v := variants[i%len(variants)]
@@ -506,15 +512,18 @@ func TestKilledMidApply(t *testing.T) {
 		}
 		t.Logf("delay %v: killed %v after start (%d apply processes running on the hosts at the kill)", delay, time.Since(t0).Round(time.Millisecond), running)
 		t1 := time.Now()
-		// A host-side script the kill orphaned runs to its end (or to its first write on the dead
-		// connection): wait for it, then nothing may be half-written.
-		for _, h := range r.lab.Hosts {
-			for deadline := time.Now().Add(40 * time.Second); len(hostProcs(h, ".sh apply")) > 0 && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
+		// A host-side run the kill left goes on by itself and rolls back (its controller is gone).
+		// After the fixed delays, wait for it: then nothing may be half-written. After the random
+		// ones, re-run at once: the re-run waits for the host's lock.
+		if i < 3 {
+			for _, h := range r.lab.Hosts {
+				for deadline := time.Now().Add(40 * time.Second); len(hostProcs(h, ".sh apply")) > 0 && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
+				consistent(t, h, "alice", "bob", "v1", "v2")
 			}
-			consistent(t, h, "alice", "bob", "v1", "v2")
+			t.Logf("orphans gone after %v", time.Since(t1).Round(time.Millisecond))
 		}
-		t.Logf("orphans gone after %v", time.Since(t1).Round(time.Millisecond))
 		if code, out, errOut := r.fleet(t, "apply", "--yes"); code != exitOK {
 			t.Fatalf("delay %v: apply after the kill: exit %d\n%s\n%s", delay, code, out, errOut)
 		}

@@ -69,6 +69,9 @@ func runReportMerge(c *cli, args []string) int {
 		dec.DisallowUnknownFields()
 		err = dec.Decode(&pf)
 		p := pf.Plan.Public()
+		if pf.Plan.Hosts == nil {
+			p.Hosts = nil
+		}
 		if err != nil {
 			c.errorf("%s: not a JSON plan report: %v", path, err)
 			return exitInvalid

@@ -89,6 +89,9 @@ type Record struct {
 	Keys          map[string][]InstalledKey `json:"keys"`
 	LastApplied   string                    `json:"lastApplied,omitempty"`
 	Sshd          map[string]string         `json:"sshd,omitempty"`
+	// Groups are the supplementary groups accessctl manages per user (the manifest's list when it
+	// was last applied): a group that leaves the list is left by the user.
+	Groups map[string][]string `json:"groups,omitempty"`
 }
 
 // CreatedUser reports whether accessctl created the user on this host.

@@ -266,7 +266,7 @@ EOF
 			fi
 			echo "home $u $k"
 		done
-		for t in useradd usermod userdel groupadd chpasswd setpriv visudo sudo sshd dropbear; do
+		for t in useradd usermod userdel groupadd gpasswd chpasswd setpriv visudo sudo sshd dropbear; do
 			printf 'tool %s ' "$t"
 			command -v "$t" || echo
 		done

@@ -3,8 +3,8 @@ package hoststate
 import (
 	_ "embed"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/names"
 	"github.com/accessctl/accessctl/internal/transport"
-	"regexp"
 	"strings"
 )
 
@@ -15,29 +15,24 @@ var readLinuxScript string
 // standard input of the command returned by [ReadLinuxCommand].
 func ReadLinuxScript() string { return readLinuxScript }
 
-var userNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
-
-// ReadLinuxCommand is the command line that runs the read script (on stdin) with privilege:
-// through `sudo -n` unless the login is root. users are the accounts whose shadow entry and
-// authorized_keys are read; each must be a valid user name and is shell-quoted all the same.
+// ReadLinuxCommand is the command line that runs the read script (on stdin) with privilege
+// (transport.Privileged). users are the accounts whose shadow entry and authorized_keys are
+// read; each must be a valid user name and is shell-quoted all the same.
 func ReadLinuxCommand(root bool, users []string) (string, error) {
 	var b strings.Builder
-	if !root {
-		b.WriteString("sudo -n ")
-	}
 	b.WriteString("sh -s --")
 	for _, u := range users {
-		if !userNameRE.MatchString(u) {
+		if !ValidUserName(u) {
 			return "", fmt.Errorf("invalid user name %q", u)
 		}
 		b.WriteString(" ")
 		b.WriteString(ShellQuote(u))
 	}
-	return b.String(), nil
+	return transport.Privileged{Root: root}.Command(b.String()), nil
 }
 
 // ShellQuote is transport.ShellQuote (kept for the callers in this package).
 func ShellQuote(s string) string { return transport.ShellQuote(s) }
 
 // ValidUserName reports whether name is a user name the read script accepts.
-func ValidUserName(name string) bool { return userNameRE.MatchString(name) }
+func ValidUserName(name string) bool { return names.User(name) }

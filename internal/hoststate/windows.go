@@ -9,7 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
+	"github.com/accessctl/accessctl/internal/names"
 	"strings"
 
 	"github.com/accessctl/accessctl/internal/transport"
@@ -54,10 +54,8 @@ const (
 // WinMaxUserName is the longest local account name Windows accepts.
 const WinMaxUserName = 20
 
-var winUserNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,19}$`)
-
 // ValidWinUserName reports whether name is a manifest user name that fits a Windows host.
-func ValidWinUserName(name string) bool { return winUserNameRE.MatchString(name) }
+func ValidWinUserName(name string) bool { return names.WindowsUser(name) }
 
 // WinLogin is the account the scripts run as.
 type WinLogin struct {
@@ -360,6 +358,14 @@ const (
 	WinOpWriteKeys    = "writeKeys"
 	WinOpWriteState   = "writeState"
 )
+
+// WinNotUndoable is the one list of APPLY changes that cannot be undone, with why: a rollback
+// leaves them done and says so. The APPLY script (windows/apply.ps1) records the same reasons
+// (a test checks they agree), and the simulator follows this list.
+var WinNotUndoable = map[string]string{
+	WinOpSetPassword: "the previous password is unknown",
+	WinOpRemoveUser:  "a removed account cannot be restored with its SID",
+}
 
 // WinChange is one change APPLY makes. Every field is always encoded (the script runs under
 // Set-StrictMode, where a missing property is an error).

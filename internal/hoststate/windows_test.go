@@ -96,3 +96,29 @@ func TestWinChangeSetRedacted(t *testing.T) {
 		t.Errorf("redacted %s", b)
 	}
 }
+
+// TestNotUndoableAgreesWithScript: the APPLY script records, for exactly the changes of
+// WinNotUndoable, the same reason.
+func TestNotUndoableAgreesWithScript(t *testing.T) {
+	script := ApplyWindowsScript()
+	heads := regexp.MustCompile(`(?m)^\s+'(\w+)' \{`).FindAllStringSubmatchIndex(script, -1)
+	none := regexp.MustCompile(`kind = 'none'; why = '([^']*)'`)
+	got := map[string]string{}
+	for i, h := range heads {
+		end := len(script)
+		if i+1 < len(heads) {
+			end = heads[i+1][0]
+		}
+		if m := none.FindStringSubmatch(script[h[0]:end]); m != nil {
+			got[script[h[2]:h[3]]] = m[1]
+		}
+	}
+	if len(got) != len(WinNotUndoable) {
+		t.Fatalf("script: %v, list: %v", got, WinNotUndoable)
+	}
+	for op, why := range WinNotUndoable {
+		if got[op] != why {
+			t.Errorf("%s: script says %q, list %q", op, got[op], why)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/transport"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -318,7 +319,7 @@ func TestFleetOnLab(t *testing.T) {
 		}
 		defer c.Close()
 		var out strings.Builder
-		if code, err := c.Run(ctx, sshtr.Privileged("sed -n 's/^ListenAddress //p' /etc/ssh/sshd_config", tg.User), nil, &out, nil); err != nil || code != 0 {
+		if code, err := c.Run(ctx, transport.Privileged{Root: tg.User == "root"}.Command("sed -n 's/^ListenAddress //p' /etc/ssh/sshd_config"), nil, &out, nil); err != nil || code != 0 {
 			return fmt.Errorf("exit %d: %v", code, err)
 		}
 		mu.Lock()

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/base64"
+	"github.com/accessctl/accessctl/internal/names"
 	"net"
 	"regexp"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // and option-like leading dashes never pass, so names are safe in every remote command.
 var (
 	keypairNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	userNameRE    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	userNameRE    = regexp.MustCompile(names.UserPattern)
 	objectNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 	addressRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
 	shellRE       = regexp.MustCompile(`^/[A-Za-z0-9._+/-]{0,254}$`)
@@ -151,7 +152,7 @@ func (d *decoder) user(n *yaml.Node, path string) User {
 		d.record(p, f.val)
 		switch f.key.Value {
 		case "name":
-			u.Name = d.name(f.val, p, userNameRE, "user", `^[a-z_][a-z0-9_-]{0,31}$`)
+			u.Name = d.name(f.val, p, userNameRE, "user", names.UserPattern)
 		case "fullName":
 			if v, ok := d.str(f.val, p); ok {
 				if strings.ContainsAny(v, ":\\\"`$") || len(v) > 256 {
@@ -174,7 +175,7 @@ func (d *decoder) user(n *yaml.Node, path string) User {
 			}
 		case "groups":
 			for i, it := range d.sequence(f.val, p) {
-				if g := d.name(it, index(p, i), userNameRE, "group", `^[a-z_][a-z0-9_-]{0,31}$`); g != "" {
+				if g := d.name(it, index(p, i), userNameRE, "group", names.UserPattern); g != "" {
 					u.Groups = append(u.Groups, g)
 				}
 			}
@@ -348,7 +349,7 @@ func (d *decoder) hostGroup(n *yaml.Node, path string) HostGroup {
 		case "users":
 			for i, it := range d.sequence(f.val, p) {
 				d.record(index(p, i), it)
-				if u := d.name(it, index(p, i), userNameRE, "user", `^[a-z_][a-z0-9_-]{0,31}$`); u != "" {
+				if u := d.name(it, index(p, i), userNameRE, "user", names.UserPattern); u != "" {
 					g.Users = append(g.Users, u)
 				}
 			}
@@ -578,7 +579,7 @@ func (d *decoder) exception(n *yaml.Node, path string) Exception {
 			e.Host = d.name(f.val, p, objectNameRE, "host", `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 		case "user":
 			scopes++
-			e.User = d.name(f.val, p, userNameRE, "user", `^[a-z_][a-z0-9_-]{0,31}$`)
+			e.User = d.name(f.val, p, userNameRE, "user", names.UserPattern)
 		case "keypair":
 			scopes++
 			e.Keypair = d.name(f.val, p, keypairNameRE, "key pair", `^[A-Za-z0-9_-]{1,64}$`)

@@ -582,6 +582,7 @@ recover_run() {
 	trap '' HUP PIPE
 	take_lock
 	recover_leftovers
+	forget_run
 	say "exit recovered"
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/names"
 	"golang.org/x/crypto/ssh"
 	"regexp"
 	"sort"
@@ -13,8 +14,6 @@ import (
 	"github.com/accessctl/accessctl/internal/hoststate"
 	"github.com/accessctl/accessctl/internal/manifest"
 )
-
-var groupNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 // SshdOp is accessctl's sshd settings: the file to write, and what sshd -T must show after.
 type SshdOp struct {
@@ -199,7 +198,7 @@ func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *host
 		}
 	}
 	for _, g := range u.Groups {
-		if !groupNameRE.MatchString(g) {
+		if !names.Group(g) {
 			return fmt.Errorf("user %s: invalid group name %q", u.Name, g)
 		}
 		if have[g] {
@@ -216,6 +215,22 @@ func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *host
 		}
 		ops = append(ops, Op{Kind: OpAddGroups, User: u.Name, Groups: []string{g}})
 		p.add(Create, ResGroup, u.Name+":"+g, reason, nil, g, ops...)
+	}
+	// Groups accessctl managed for the user that the manifest no longer lists are left.
+	listed := map[string]bool{}
+	for _, g := range u.Groups {
+		listed[g] = true
+	}
+	for _, g := range live.Record.Groups[u.Name] {
+		if !listed[g] && have[g] && names.Group(g) {
+			p.add(Delete, ResGroup, u.Name+":"+g, fmt.Sprintf("%s is a member of %s, which the manifest no longer lists for %s", u.Name, g, u.Name),
+				g, nil, Op{Kind: OpDelGroups, User: u.Name, Groups: []string{g}})
+		}
+	}
+	if len(u.Groups) > 0 {
+		p.rec.Groups[u.Name] = append([]string(nil), u.Groups...)
+	} else {
+		delete(p.rec.Groups, u.Name)
 	}
 
 	// Password.
@@ -294,6 +309,7 @@ func (p *linuxPlanner) planRemovals(m *manifest.Manifest, d *Desired, live *host
 			Op{Kind: OpUserDel, User: a.Name, RemoveHome: removeHome})
 		p.rec.Created = removeString(p.rec.Created, a.Name)
 		delete(p.rec.Keys, a.Name)
+		delete(p.rec.Groups, a.Name)
 	}
 	return nil
 }
@@ -645,7 +661,11 @@ func firstLine(s string) string {
 }
 
 func copyRecord(r hoststate.Record) hoststate.Record {
-	c := hoststate.Record{FormatVersion: "1", Created: append([]string(nil), r.Created...), Keys: map[string][]hoststate.InstalledKey{}}
+	c := hoststate.Record{FormatVersion: "1", Created: append([]string(nil), r.Created...), Keys: map[string][]hoststate.InstalledKey{},
+		Groups: map[string][]string{}}
+	for k, v := range r.Groups {
+		c.Groups[k] = append([]string(nil), v...)
+	}
 	for k, v := range r.Keys {
 		c.Keys[k] = append([]hoststate.InstalledKey(nil), v...)
 	}

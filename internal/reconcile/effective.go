@@ -329,12 +329,13 @@ var opTools = map[string][]string{
 	OpGroupAdd: {"groupadd"}, OpUserAdd: {"useradd"}, OpUserMod: {"usermod"}, OpAddGroups: {"usermod"},
 	OpPassword: {"chpasswd"}, OpLock: {"usermod"}, OpUnlock: {"usermod"}, OpKeys: {"setpriv"},
 	OpSudoers: {"visudo"}, OpSudoInclude: {"visudo"}, OpUserDel: {"userdel"}, OpKeyFileRemove: {"setpriv"},
+	OpDelGroups: {"gpasswd"},
 }
 
 // accountOps change /etc/passwd, /etc/shadow or /etc/group entries of the user.
 var accountOps = map[string]string{
 	OpUserMod: "change its attributes", OpAddGroups: "add it to groups", OpPassword: "set its password",
-	OpLock: "lock its password", OpUnlock: "unlock it", OpUserDel: "remove it",
+	OpLock: "lock its password", OpUnlock: "unlock it", OpUserDel: "remove it", OpDelGroups: "remove it from groups",
 }
 
 // markBlocked marks the changes apply cannot make: a missing tool, a home that is missing or a

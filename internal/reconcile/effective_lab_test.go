@@ -401,7 +401,8 @@ func TestLabEffectiveZoo(t *testing.T) {
 			z := *z
 			z.t = t
 			h := host(name)
-			snapshot := "cat /etc/passwd /etc/shadow /etc/group; ls -la /home; ls -A /var/lib/accessctl /home/* 2>/dev/null; true"
+			// (Not labadmin's home: sudo leaves .sudo_as_admin_successful there on first use.)
+			snapshot := "cat /etc/passwd /etc/shadow /etc/group; ls /home; ls -A /var/lib/accessctl /home/carol /var/lib/carol-home 2>/dev/null; true"
 			before := h.MustExec(t, snapshot)
 			hp, res := z.apply(h, z.manifest(h, noPasswords, z.carol(), manifest.User{Name: "alice", Keypairs: []manifest.Binding{{Keypair: "alice-lab"}}}))
 			if res.Outcome != Failed || !strings.Contains(res.Err.Error(), "home of carol") {

@@ -28,7 +28,7 @@ func effLive(mainCfg string) *hoststate.Linux {
 	l.Effective = hoststate.Effective{Read: true, Local: map[string]bool{"labadmin": true, "carol": true},
 		Homes: map[string]string{"labadmin": "dir", "carol": "dir"}, Server: "sshd", SudoIncludeDir: true,
 		Tools: map[string]string{"useradd": "/usr/sbin/useradd", "usermod": "/usr/sbin/usermod", "userdel": "/usr/sbin/userdel",
-			"groupadd": "/usr/sbin/groupadd", "chpasswd": "/usr/sbin/chpasswd", "setpriv": "/usr/bin/setpriv", "visudo": "/usr/sbin/visudo"},
+			"groupadd": "/usr/sbin/groupadd", "gpasswd": "/usr/bin/gpasswd", "chpasswd": "/usr/sbin/chpasswd", "setpriv": "/usr/bin/setpriv", "visudo": "/usr/sbin/visudo"},
 		KeyFiles: map[string][]hoststate.KeyFile{}, Sudo: map[string]hoststate.SudoList{}}
 	return l
 }

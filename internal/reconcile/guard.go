@@ -49,6 +49,11 @@ func LinuxGuard(changes []Change, liveSudoers hoststate.File, login string, logi
 			if op.User == login {
 				g.LoginUserRemoved = true
 			}
+		case OpDelGroups:
+			// A group may be what grants the login sudo (%sudo, %wheel): never taken away.
+			if op.User == login {
+				g.LoginSudoRemoved = true
+			}
 		case OpKeys, OpKeyFile:
 			if op.User == login && op.Content != nil && len(loginKeys) > 0 && !holdsAny(*op.Content, loginKeys) {
 				g.LoginKeysRemoved = true

@@ -42,6 +42,7 @@ const (
 	OpUserAdd       = "linux.useradd"    // User, Args, Groups: useradd -m
 	OpUserMod       = "linux.usermod"    // User, Args: usermod
 	OpAddGroups     = "linux.addgroups"  // User, Groups: usermod -aG (folded into useradd for a new user)
+	OpDelGroups     = "linux.delgroups"  // User, Groups: gpasswd -d USER GROUP for each
 	OpPassword      = "linux.password"   // User, Hash: chpasswd -e
 	OpLock          = "linux.lock"       // User: password lock + account expiry
 	OpUnlock        = "linux.unlock"     // User: the reverse

@@ -208,3 +208,34 @@ func testSteps(t *testing.T, hp *HostPlan) *linuxSteps {
 	}
 	return st
 }
+
+// TestGroupLeft: a supplementary group accessctl managed for a user and that the manifest no
+// longer lists is left (gpasswd -d); one the manifest never listed is not touched.
+func TestGroupLeft(t *testing.T) {
+	m := testManifest(t)
+	live := fixture(t)
+	live.Groups = append(live.Groups, hoststate.Group{Name: "ops", GID: 3000, Members: []string{"alice"}},
+		hoststate.Group{Name: "audio", GID: 3001, Members: []string{"alice"}})
+	live.Record.Groups = map[string][]string{"alice": {"developers", "ops"}}
+	hp := planFixture(t, m, live)
+	var left []Change
+	for _, c := range hp.Changes {
+		if c.Resource == ResGroup && c.Action == Delete {
+			left = append(left, c)
+		}
+	}
+	if len(left) != 1 || left[0].Name != "alice:ops" || len(left[0].Ops) != 1 || left[0].Ops[0].Kind != OpDelGroups {
+		t.Fatalf("group changes: %+v", left)
+	}
+	script, err := LinuxApplyScript(hp, "run-1", testNow, Waits{})
+	if err != nil || !strings.Contains(script, "\tgpasswd -d 'alice' 'ops' >/dev/null || fail 'remove alice from ops'\n") || strings.Contains(script, "audio") {
+		t.Errorf("script: %v", err)
+	}
+	if got := hp.Apply.Record.Groups["alice"]; strings.Join(got, ",") != "developers" {
+		t.Errorf("record: %v", got)
+	}
+	// The login never leaves a group: it may be what grants its sudo.
+	if g := LinuxGuard(hp.Changes, live.Sudoers, "alice", nil); !g.LoginSudoRemoved {
+		t.Errorf("guard: %+v", g)
+	}
+}

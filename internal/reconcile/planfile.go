@@ -195,7 +195,7 @@ func ReadPlanFile(path string) (*PlanFile, error) {
 		}
 		seen[h.Name] = true
 		for j, c := range h.Changes {
-			if len(c.Ops) == 0 {
+			if len(c.Ops) == 0 && c.Blocked == "" {
 				return nil, fmt.Errorf("%s: host %s, change %d (%s %s) has no operations", path, h.Name, j, c.Resource, c.Name)
 			}
 		}
@@ -206,6 +206,9 @@ func ReadPlanFile(path string) (*PlanFile, error) {
 // Public is p as shown to people and in `plan --format json`: without Ops and apply data.
 func (p *Plan) Public() *Plan {
 	out := &Plan{FormatVersion: p.FormatVersion, Summary: p.Summary}
+	if p.Hosts != nil {
+		out.Hosts = make([]*HostPlan, 0, len(p.Hosts))
+	}
 	for _, h := range p.Hosts {
 		c := *h
 		c.Apply = nil

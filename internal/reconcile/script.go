@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/names"
 	"path"
 	"regexp"
 	"sort"
@@ -71,6 +72,7 @@ type linuxSteps struct {
 	add       map[string]*Op
 	mod       map[string][]string
 	addGroups map[string][]string
+	delGroups map[string][]string
 	passwords []string // user:hash for chpasswd -e
 	lock      map[string]bool
 	unlock    map[string]bool
@@ -86,7 +88,7 @@ type linuxSteps struct {
 }
 
 func stepsOf(changes []Change) (*linuxSteps, error) {
-	st := &linuxSteps{add: map[string]*Op{}, mod: map[string][]string{}, addGroups: map[string][]string{},
+	st := &linuxSteps{add: map[string]*Op{}, mod: map[string][]string{}, addGroups: map[string][]string{}, delGroups: map[string][]string{},
 		lock: map[string]bool{}, unlock: map[string]bool{}, keys: map[string]string{}}
 	seenUser := map[string]bool{}
 	seenGroup := map[string]bool{}
@@ -108,7 +110,7 @@ func stepsOf(changes []Change) (*linuxSteps, error) {
 		}
 		switch op.Kind {
 		case OpGroupAdd:
-			if !groupNameRE.MatchString(op.Group) {
+			if !names.Group(op.Group) {
 				return nil, fmt.Errorf("invalid group name %q in the plan", op.Group)
 			}
 			if !seenGroup[op.Group] {
@@ -129,11 +131,18 @@ func stepsOf(changes []Change) (*linuxSteps, error) {
 			st.mod[op.User] = append(st.mod[op.User], op.Args...)
 		case OpAddGroups:
 			for _, g := range op.Groups {
-				if !groupNameRE.MatchString(g) {
+				if !names.Group(g) {
 					return nil, fmt.Errorf("invalid group name %q in the plan", g)
 				}
 			}
 			st.addGroups[op.User] = append(st.addGroups[op.User], op.Groups...)
+		case OpDelGroups:
+			for _, g := range op.Groups {
+				if !names.Group(g) {
+					return nil, fmt.Errorf("invalid group name %q in the plan", g)
+				}
+			}
+			st.delGroups[op.User] = append(st.delGroups[op.User], op.Groups...)
 		case OpPassword:
 			if op.Hash == "" || strings.ContainsAny(op.Hash, ":\n\r") {
 				return nil, fmt.Errorf("invalid password hash for %s in the plan", op.User)
@@ -210,7 +219,7 @@ func checkUserArgs(args []string) error {
 // accounts reports whether the steps change the account databases (so they are backed up).
 func (st *linuxSteps) accounts() bool {
 	return len(st.groups) > 0 || len(st.passwords) > 0 || len(st.add) > 0 || len(st.mod) > 0 ||
-		len(st.addGroups) > 0 || len(st.lock) > 0 || len(st.unlock) > 0 || len(st.del) > 0
+		len(st.addGroups) > 0 || len(st.delGroups) > 0 || len(st.lock) > 0 || len(st.unlock) > 0 || len(st.del) > 0
 }
 
 // LinuxApplyScript is the one script that applies hp's ops on its host, run as
@@ -272,6 +281,10 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		if gs := st.addGroups[u]; len(gs) > 0 {
 			step("groups of " + u)
 			fmt.Fprintf(&b, "\ttry %s usermod -aG %s -- %s\n", q("add "+u+" to groups"), q(strings.Join(gs, ",")), q(u))
+		}
+		for _, g := range st.delGroups[u] {
+			step("leave group " + g + ": " + u)
+			fmt.Fprintf(&b, "\tgpasswd -d %s %s >/dev/null || fail %s\n", q(u), q(g), q("remove "+u+" from "+g))
 		}
 	}
 	if len(st.passwords) > 0 {

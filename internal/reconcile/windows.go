@@ -557,7 +557,7 @@ func notUndone(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) strin
 	var left []string
 	for i, r := range rep.Results {
 		c := set.Changes[i]
-		if r.Status == hoststate.WinDone && (c.Op == hoststate.WinOpSetPassword || c.Op == hoststate.WinOpRemoveUser) {
+		if _, never := hoststate.WinNotUndoable[c.Op]; never && r.Status == hoststate.WinDone {
 			left = append(left, c.Op+" "+describe(c))
 		}
 	}

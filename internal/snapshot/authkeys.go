@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/names"
 	"io"
 	"io/fs"
 	"os"
@@ -62,7 +63,7 @@ func AuthorizedKeys(args []string, stdout, stderr io.Writer, now time.Time) int 
 	}
 	user := fl.Arg(0)
 	if !ValidUserName(user) {
-		return fail("invalid user name %q (want ^[a-z_][a-z0-9_-]{0,31}$)", printable(user))
+		return fail("invalid user name %q (want %s)", printable(user), names.UserPattern)
 	}
 
 	var vk ssh.PublicKey

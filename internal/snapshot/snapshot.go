@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/names"
 	"sort"
 	"strings"
 	"time"
@@ -227,24 +228,10 @@ func checkUser(u User) error {
 	return nil
 }
 
-// ValidUserName reports whether name matches the manifest's user-name pattern,
-// ^[a-z_][a-z0-9_-]{0,31}$. The reader refuses any other name before it opens the snapshot, and
-// the pattern needs no JSON escaping, which the reader's line matching relies on.
-func ValidUserName(name string) bool {
-	if len(name) == 0 || len(name) > 32 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c == '_':
-		case i > 0 && (c >= '0' && c <= '9' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
+// ValidUserName reports whether name matches the manifest's user-name pattern
+// (names.UserPattern). The reader refuses any other name before it opens the snapshot, and the
+// pattern needs no JSON escaping, which the reader's line matching relies on.
+func ValidUserName(name string) bool { return names.User(name) }
 
 func validDate(s string) bool {
 	if len(s) != 10 {

@@ -19,9 +19,13 @@ type Conn interface {
 	Close() error
 }
 
-// ShellQuote quotes s for a POSIX shell: single quotes, with each ' written as '\”. It is the
-// one quoting function for every value accessctl puts on a remote command line.
+// ShellQuote returns s as one POSIX shell word: single quotes, with each ' written as '\”.
+// Every byte but NUL stands for itself inside single quotes, so no expansion, globbing or word
+// splitting reaches s. It is the one quoting function for every value accessctl puts on a
+// remote command line. No shell word can hold a NUL (validation refuses them long before): it
+// is dropped.
 func ShellQuote(s string) string {
+	s = strings.ReplaceAll(s, "\x00", "")
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
@@ -32,12 +36,15 @@ type Privileged struct {
 	Root bool
 }
 
-// Command is cmd as it is sent: prefixed with `sudo -n ` unless the login is root.
+// Command is cmd as it is sent: itself for root, else `sudo -n -- /bin/sh -c '<cmd>'`. -n makes
+// sudo fail at once (exit 1, "a password is required") instead of waiting for a password no one
+// will type. The login shell parses the line, so it must be a POSIX shell. The command travels
+// as one argument (Linux limits it to 128 KiB): send scripts on stdin (`sh -s`).
 func (p Privileged) Command(cmd string) string {
 	if p.Root {
 		return cmd
 	}
-	return "sudo -n " + cmd
+	return "sudo -n -- /bin/sh -c " + ShellQuote(cmd)
 }
 
 // Run runs cmd with privilege, stdin from the string (none when ""), and returns stdout

@@ -41,7 +41,7 @@ func (h *Host) Apply(loginSID string, set hoststate.WinChangeSet) hoststate.WinA
 		for i := len(undo) - 1; i >= 0; i-- {
 			r := &rep.Results[undoIdx[i]]
 			if undo[i] == nil {
-				r.Status, r.Error = hoststate.WinNotRolledBack, notUndoable[r.Op]
+				r.Status, r.Error = hoststate.WinNotRolledBack, hoststate.WinNotUndoable[r.Op]
 				continue
 			}
 			if err := undo[i](); err != nil {
@@ -53,11 +53,6 @@ func (h *Host) Apply(loginSID string, set hoststate.WinChangeSet) hoststate.WinA
 		}
 	}
 	return rep
-}
-
-var notUndoable = map[string]string{
-	hoststate.WinOpSetPassword: "the previous password is unknown",
-	hoststate.WinOpRemoveUser:  "a removed account cannot be restored with its SID",
 }
 
 var sidRE = regexp.MustCompile(`^S-1-5-[0-9]+(-[0-9]+)*$`)

@@ -589,6 +589,7 @@ recover_run() {
 	trap '' HUP PIPE
 	take_lock
 	recover_leftovers
+	forget_run
 	say "exit recovered"
 }
 
@@ -816,7 +817,8 @@ XSwKICAgICJkYXZlIjogWwogICAgICB7CiAgICAgICAgImtleXBhaXIiOiAiYm9iLWRlc2siLAog
 ICAgICAgICJmaW5nZXJwcmludCI6ICJTSEEyNTY6WXhGU09PNWJKM2l1NnNTNUFRMTBlcUUwYy9E
 TmFpVHBsNHN0bnprclYxOCIKICAgICAgfQogICAgXQogIH0sCiAgImxhc3RBcHBsaWVkIjogIjIw
 MjYtMDUtMDFUMTI6MDA6MDBaIiwKICAic3NoZCI6IHsKICAgICJwYXNzd29yZGF1dGhlbnRpY2F0
-aW9uIjogIm5vIiwKICAgICJwdWJrZXlhdXRoZW50aWNhdGlvbiI6ICJ5ZXMiCiAgfQp9Cg==
+aW9uIjogIm5vIiwKICAgICJwdWJrZXlhdXRoZW50aWNhdGlvbiI6ICJ5ZXMiCiAgfSwKICAiZ3Jv
+dXBzIjogewogICAgImFsaWNlIjogWwogICAgICAiZGV2ZWxvcGVycyIKICAgIF0KICB9Cn0K
 ACCESSCTL_DATA
 	step 17 'changes made and verified; await confirmation'
 	say ok

@@ -589,6 +589,7 @@ recover_run() {
 	trap '' HUP PIPE
 	take_lock
 	recover_leftovers
+	forget_run
 	say "exit recovered"
 }
 
@@ -873,7 +874,8 @@ ICJkYXZlIgogIF0sCiAgImtleXMiOiB7fSwKICAibGFzdEFwcGxpZWQiOiAiMjAyNi0wNS0wMVQx
 MjowMDowMFoiLAogICJzc2hkIjogewogICAgImF1dGhvcml6ZWRrZXlzY29tbWFuZCI6ICIvdXNy
 L2xvY2FsL3NiaW4vYWNjZXNzY3RsLWtleXMgLS1zbmFwc2hvdCAvZXRjL2FjY2Vzc2N0bC9zbmFw
 c2hvdC5qc29uIC0tdmVyaWZ5LWtleSAvZXRjL2FjY2Vzc2N0bC9zbmFwc2hvdC5wdWIgJXUiLAog
-ICAgImF1dGhvcml6ZWRrZXlzY29tbWFuZHVzZXIiOiAibm9ib2R5IgogIH0KfQo=
+ICAgImF1dGhvcml6ZWRrZXlzY29tbWFuZHVzZXIiOiAibm9ib2R5IgogIH0sCiAgImdyb3VwcyI6
+IHsKICAgICJhbGljZSI6IFsKICAgICAgImRldmVsb3BlcnMiCiAgICBdCiAgfQp9Cg==
 ACCESSCTL_DATA
 	step 13 'changes made and verified; await confirmation'
 	say ok

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/accessctl/accessctl/internal/transport"
 	"io"
 	"net"
 	"os"
@@ -153,17 +154,14 @@ func TestPrivileged(t *testing.T) {
 		"*", "$HOME ${PATH}", "'; echo pwned; '", "!!", "--", "-n", "\t tab", "é ü 中",
 	}
 	for _, s := range hostile {
-		cmd := sshtr.Privileged("id -u; printf %s "+sshtr.Quote(s), lab.AdminUser)
+		cmd := transport.Privileged{}.Command("id -u; printf %s " + transport.ShellQuote(s))
 		out, errOut, code := run(t, c, cmd, "")
 		if code != 0 || out != "0\n"+s {
 			t.Errorf("Privileged with %q: out %q stderr %q code %d", s, out, errOut, code)
 		}
 	}
-	if got := sshtr.Privileged("id -u", "root"); got != "id -u" {
-		t.Errorf("root: %q", got)
-	}
 	// A script on stdin of a root shell.
-	out, _, code := run(t, c, sshtr.PrivilegedShell(lab.AdminUser), "id -u\ncat /etc/sudoers.d/labadmin >/dev/null && echo readable\n")
+	out, _, code := run(t, c, transport.Privileged{}.Command("/bin/sh -s"), "id -u\ncat /etc/sudoers.d/labadmin >/dev/null && echo readable\n")
 	if code != 0 || out != "0\nreadable\n" {
 		t.Errorf("PrivilegedShell: %q %d", out, code)
 	}
@@ -173,7 +171,7 @@ func TestPrivileged(t *testing.T) {
 	cfg.User, cfg.IdentityFiles = lab.HumanUserName, []string{testLab.HumanIdentityFile}
 	c2 := dial(t, cfg)
 	start := time.Now()
-	_, errOut, code := run(t, c2, sshtr.Privileged("id -u", lab.HumanUserName), "")
+	_, errOut, code := run(t, c2, transport.Privileged{}.Command("id -u"), "")
 	if code == 0 || !strings.Contains(errOut, "password is required") || time.Since(start) > 5*time.Second {
 		t.Errorf("sudo -n without rights: code %d stderr %q after %v", code, errOut, time.Since(start))
 	}
