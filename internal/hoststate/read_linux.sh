@@ -121,7 +121,7 @@ main() {
 			next
 		}
 		FILENAME == "/etc/group" {
-			split($0, f, ":"); gname[f[3]] = f[1]
+			split($0, f, ":"); gname[f[3]] = f[1]; known[f[1]] = 1
 			k = split(f[4], mm, ","); for (j = 1; j <= k; j++) member[f[1] "," mm[j]] = 1
 			next
 		}
@@ -172,6 +172,10 @@ main() {
 			}
 		}
 		END {
+			# A %group that /etc/group does not hold comes from a directory (NSS): its members
+			# are unknown here, so sudo -l judges everyone.
+			for (g in glv) if (!known[g]) all = 1
+			for (g in gcx) if (!known[g]) all = 1
 			for (u in want) {
 				cx = all || ucx[u]; lv = ulv[u]; at = uat[u]
 				for (g in gcx) if (member[g "," u] || gname[pgid[u]] == g) cx = 1
