@@ -256,3 +256,26 @@ func TestEffectiveBlockedAndSudo(t *testing.T) {
 		t.Errorf("dropbear: %v", b)
 	}
 }
+
+func TestWindowsAdminKeyFindings(t *testing.T) {
+	fs := windowsAdminKeyFindings([]string{"alice", "bob"},
+		map[string][]string{"SHA256:a": {"alice"}, "SHA256:b": {"bob"}},
+		[]desiredKey{{Fingerprint: "SHA256:x"}})
+	var msgs []string
+	for _, f := range fs {
+		if f.Rule != "foreign-access" || f.Where != hoststate.WinAdminKeysPath {
+			t.Errorf("finding %+v", f)
+		}
+		msgs = append(msgs, f.User+": "+f.Msg)
+	}
+	got := strings.Join(msgs, "\n")
+	for _, want := range []string{
+		"alice: key SHA256:x in " + hoststate.WinAdminKeysPath + " (not installed by accessctl) logs in as administrator alice",
+		"alice: administrators share " + hoststate.WinAdminKeysPath + " (Match Group administrators): SHA256:b (bob) also log in as alice",
+		"bob: administrators share " + hoststate.WinAdminKeysPath + " (Match Group administrators): SHA256:a (alice) also log in as bob",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}

@@ -116,6 +116,8 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 
 	desiredAdmin := map[string]bool{}
 	var adminKeys []desiredKey
+	var adminNames []string             // desired administrators
+	adminOwner := map[string][]string{} // admin key fingerprint -> the administrators it is bound to
 	for _, du := range d.Users {
 		name := du.Name
 		if !hoststate.ValidWinUserName(name) {
@@ -220,6 +222,10 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		rec.Keys[name] = installed(du.Keys)
 		if admin {
 			adminKeys = append(adminKeys, du.Keys...)
+			adminNames = append(adminNames, name)
+			for _, k := range du.Keys {
+				adminOwner[k.Fingerprint] = append(adminOwner[k.Fingerprint], name)
+			}
 			continue
 		}
 		cur := hoststate.WinKeyFile{Kind: hoststate.KindAbsent}
@@ -288,6 +294,7 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 				}
 			}
 		}
+		hp.Findings = append(hp.Findings, windowsAdminKeyFindings(adminNames, adminOwner, foreign)...)
 		all := append(foreign, dedupeKeys(adminKeys)...)
 		if len(all) > 0 || live.AdminKeys.Kind == hoststate.KindFile {
 			want := authorizedKeysText(all)
@@ -646,4 +653,37 @@ func checkWinWayIn(ctx context.Context, redial Redial) error {
 		return fmt.Errorf("privileged no-op exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
 	}
 	return nil
+}
+
+// windowsAdminKeyFindings: OpenSSH for Windows ends sshd_config with `Match Group administrators`
+// -> administrators_authorized_keys, so every key in that file logs in as every administrator
+// (HOSTS.md §6): a key bound to one administrator is a login path to the others, and a key
+// accessctl did not install (kept) logs in as all of them (foreign-access).
+func windowsAdminKeyFindings(admins []string, owner map[string][]string, foreign []desiredKey) []Finding {
+	var out []Finding
+	const file = hoststate.WinAdminKeysPath
+	for _, a := range admins {
+		for _, k := range foreign {
+			out = append(out, Finding{Rule: "foreign-access", User: a, Where: file,
+				Msg: fmt.Sprintf("key %s in %s (not installed by accessctl) logs in as administrator %s", k.Fingerprint, file, a)})
+		}
+		var others []string
+		for fp, owners := range owner {
+			mine := false
+			for _, o := range owners {
+				if o == a {
+					mine = true
+				}
+			}
+			if !mine {
+				others = append(others, fp+" ("+strings.Join(owners, ", ")+")")
+			}
+		}
+		sort.Strings(others)
+		if len(others) > 0 {
+			out = append(out, Finding{Rule: "foreign-access", User: a, Where: file,
+				Msg: fmt.Sprintf("administrators share %s (Match Group administrators): %s also log in as %s", file, strings.Join(others, "; "), a)})
+		}
+	}
+	return out
 }
