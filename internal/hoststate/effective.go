@@ -36,6 +36,9 @@ type SudoList struct {
 	Rules []string `json:"rules,omitempty"`
 	// Error is sudo's output when it failed.
 	Error string `json:"error,omitempty"`
+	// Outside: Level is what rules outside accessctl's drop-in grant (judged from plain rules
+	// without sudo -l); otherwise it is sudo -l's answer, the drop-in included.
+	Outside bool `json:"outside,omitempty"`
 }
 
 // Effective is the effective-access part of a Linux read.
@@ -137,7 +140,7 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 		case "sudolevel":
 			// Only plain rules name the user outside accessctl's drop-in: their level and where.
 			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
-				e.Sudo[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}}
+				e.Sudo[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}, Outside: true}
 			}
 		case "addr", "host", "akf", "pidfile", "sudo":
 		default:

@@ -306,7 +306,7 @@ func (p *linuxPlanner) planEffectiveSudo(d *Desired, live *hoststate.Linux) {
 		}
 		// What sudo grants beyond accessctl's drop-in.
 		other := sl.Level
-		if sudoRank(dropIn[du.Name]) >= sudoRank(other) && e.SudoIncludeDir {
+		if !sl.Outside && sudoRank(dropIn[du.Name]) >= sudoRank(other) && e.SudoIncludeDir {
 			other = ""
 		}
 		if sudoRank(other) > sudoRank(want) {

@@ -228,6 +228,16 @@ func TestEffectiveBlockedAndSudo(t *testing.T) {
 		t.Errorf("blocked %v%s", b, describePlan(hp))
 	}
 
+	// The same grant in accessctl's drop-in and through %sudo: removing the drop-in's line
+	// would not take it away, so it is still blocked.
+	live = effLive(debianMain)
+	live.Sudoers = hoststate.File{Kind: hoststate.KindFile, Content: SudoersHeader + "\ncarol ALL=(ALL:ALL) ALL\n"}
+	live.Effective.Sudo["carol"] = hoststate.SudoList{Level: "true", Rules: []string{"rule at /etc/sudoers:50"}, Outside: true}
+	hp = planEff(t, effManifest(t, nil, nosudo), live)
+	if b := Blocked(hp); len(b) != 1 {
+		t.Errorf("blocked %v%s", b, describePlan(hp))
+	}
+
 	// Missing tools, a missing home, a directory account.
 	live = effLive(debianMain)
 	live.Effective.Tools["useradd"] = ""
