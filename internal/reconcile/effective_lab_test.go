@@ -218,6 +218,7 @@ func TestLabEffectiveZoo(t *testing.T) {
 		{Name: "dropbear", Variant: lab.Dropbear},
 		{Name: "openssh", Variant: lab.HumanUser},
 		{Name: "sudopw", Variant: lab.SudoPassword},
+		{Name: "early", Variant: lab.HumanUser},
 	}
 	z := newZoo(t, specs...)
 	host := func(name string) *lab.Host { return z.l.Host(name) }
@@ -442,6 +443,25 @@ func TestLabEffectiveZoo(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("Match block that cannot be beaten", func(t *testing.T) {
+		z := *z
+		z.t = t
+		h := host("early")
+		// A drop-in that sorts before accessctl's: its Match block comes first for carol.
+		h.MustExec(t, "printf 'Match User carol\n\tPasswordAuthentication yes\n' >/etc/ssh/sshd_config.d/00-aaa.conf; echo 'carol:"+z.hash+"' | chpasswd -e")
+		m := z.manifest(h, noPasswords, z.carol(func(u *manifest.User) { u.Password = &manifest.Password{Hash: z.hash} }))
+		hp, res := z.apply(h, m)
+		if res.Outcome != RolledBack || res.Err == nil || !strings.Contains(res.Err.Error(), "/etc/ssh/sshd_config.d/00-aaa.conf:2") {
+			t.Fatalf("apply: %s %v%s", res.Outcome, res.Err, describePlan(hp))
+		}
+		if !z.passwordLogin(h, "carol", carolPassword) {
+			t.Error("the host was not restored: carol's password login is gone")
+		}
+		if _, err := h.ReadFile("/etc/ssh/sshd_config.d/00-accessctl.conf"); err == nil {
+			t.Error("accessctl's drop-in left behind after the rollback")
+		}
+	})
 
 	t.Run("sudo needs a password", func(t *testing.T) {
 		z := *z
