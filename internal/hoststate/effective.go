@@ -19,9 +19,11 @@ type KeyFile struct {
 // Conn is the effective sshd configuration for one user and one kind of connection, as
 // `sshd -T -C user=U,host=H,addr=A` reported it (only the keywords accessctl judges).
 type Conn struct {
-	User   string            `json:"user"`
-	Addr   string            `json:"addr"`
-	Host   string            `json:"host"`
+	User string `json:"user"`
+	Addr string `json:"addr"`
+	Host string `json:"host"`
+	// Local is "lport=N" or "laddr=A" for a Match LocalPort/LocalAddress connection, else "".
+	Local  string            `json:"local,omitempty"`
 	Values map[string]string `json:"values"`
 	// Error is sshd's output when it failed.
 	Error string `json:"error,omitempty"`
@@ -142,7 +144,7 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
 				e.Sudo[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}, Outside: true}
 			}
-		case "addr", "host", "akf", "pidfile", "sudo":
+		case "addr", "host", "lport", "laddr", "akf", "pidfile", "sudo":
 		default:
 			return nil, fmt.Errorf("unknown line %q", f[0])
 		}
@@ -166,10 +168,13 @@ func parseConns(e *Effective, b []byte) error {
 		switch {
 		case strings.HasPrefix(l, "=conn "):
 			f := strings.Fields(l)
-			if len(f) != 4 || cur != nil {
+			if len(f) < 4 || len(f) > 5 || cur != nil {
 				return fmt.Errorf("malformed connection header")
 			}
 			cur = &Conn{User: f[1], Addr: f[2], Host: f[3], Values: map[string]string{}}
+			if len(f) == 5 {
+				cur.Local = f[4]
+			}
 			errLines = nil
 		case strings.HasPrefix(l, "=rc "):
 			if cur == nil {

@@ -131,6 +131,17 @@ main() {
 			print "match"
 			for (i = 2; i < NF; i++) {
 				c = tolower($i)
+				if (c == "localport" || c == "localaddress") {
+					k = split($(i + 1), L, ",")
+					for (j = 1; j <= k; j++) {
+						p = L[j]
+						if (p ~ /^!/) continue
+						sub(/\/[0-9]+$/, "", p); gsub(/\*/, "1", p); gsub(/\?/, "1", p)
+						if (c == "localport" && p ~ /^[0-9]+$/) print "lport " p
+						if (c == "localaddress" && p ~ /^[0-9a-fA-F:.]+$/) print "laddr " p
+					}
+					continue
+				}
 				if (c != "address" && c != "host") continue
 				k = split($(i + 1), L, ",")
 				for (j = 1; j <= k; j++) {
@@ -234,6 +245,15 @@ EOF
 	mkdir -p /run/sshd 2>/dev/null
 	out=$("$sshd" -T 2>&1)
 	rc=$?
+	case $rc:$out in
+	0:*) ;;
+	*"connection test specification"*)
+		# A Match LocalPort/LocalAddress block: sshd -T wants every criterion; these match no
+		# Match block that names a user, address, port or local address.
+		out=$("$sshd" -T -C user=accessctl-none,host=198.51.100.7,addr=198.51.100.7,laddr=198.51.100.8,lport=1 2>&1)
+		rc=$?
+		;;
+	esac
 	printf '%s' "$out" | section sshd_t - rc=$rc
 	plan=$(scan_config "$pw" "$@" <<EOF
 $out
@@ -285,12 +305,15 @@ EOF
 	addrs=
 	hosts=
 	sudo_l=
+	locals=
 	match=0
 	while read -r k v; do
 		case $k in
 		match) match=1 ;;
 		addr) addrs="$addrs $v" ;;
 		host) hosts="$hosts $v" ;;
+		lport) locals="$locals lport=$v" ;;
+		laddr) locals="$locals laddr=$v" ;;
 		sudo) sudo_l="$sudo_l $v" ;;
 		akf) akf="$akf $v" ;;
 		pidfile) pidfile=$v ;;
@@ -300,14 +323,28 @@ $plan
 EOF
 	if [ "$match" = 1 ] && [ -x "$sshd" ] && [ $# -gt 0 ]; then
 		# 198.51.100.7 (TEST-NET-2) stands for a client no Match Address names.
+		# With Match LocalPort/LocalAddress, sshd -T -C needs both local criteria: 198.51.100.8
+		# port 1 stands for a listener no such block names.
+		ext=
+		[ -z "$locals" ] || ext=laddr=198.51.100.8,lport=1
 		conn=$(
 			for u in "$@"; do
 				for a in 198.51.100.7 $addrs; do
 					for h in "$a" $hosts; do
-						echo "=conn $u $a $h"
-						"$sshd" -T -C "user=$u,host=$h,addr=$a" 2>&1
+						echo "=conn $u $a $h $ext"
+						"$sshd" -T -C "user=$u,host=$h,addr=$a${ext:+,$ext}" 2>&1
 						echo "=rc $?"
 					done
+				done
+				# Match LocalPort/LocalAddress: the same user from the default client, there.
+				for x in $locals; do
+					case $x in
+					lport=*) x=laddr=198.51.100.8,$x ;;
+					*) x=lport=1,$x ;;
+					esac
+					echo "=conn $u 198.51.100.7 198.51.100.7 $x"
+					"$sshd" -T -C "user=$u,host=198.51.100.7,addr=198.51.100.7,$x" 2>&1
+					echo "=rc $?"
 				done
 			done | awk '/^=/ || $1 ~ /^(passwordauthentication|kbdinteractiveauthentication|pubkeyauthentication|permitrootlogin|authorizedkeysfile|authorizedkeyscommand|authorizedkeyscommanduser|allowusers|denyusers|allowgroups|denygroups|authenticationmethods|usepam)$/ || !/^[a-z0-9]+ /'
 		)

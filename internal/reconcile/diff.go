@@ -619,7 +619,11 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 			continue
 		}
 		c := mism[k][0]
-		reason := fmt.Sprintf("sshd %s is %s for %s from %s, the manifest says %s", k, c.Values[k], c.User, c.Addr, want[k])
+		from := c.Addr
+		if c.Local != "" {
+			from += " (" + c.Local + ")"
+		}
+		reason := fmt.Sprintf("sshd %s is %s for %s from %s, the manifest says %s", k, c.Values[k], c.User, from, want[k])
 		if _, matches := hoststate.Winner(now, k); len(matches) > 0 {
 			reason += " (a Match block at " + matches[0].Where() + ")"
 		}

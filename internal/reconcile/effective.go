@@ -42,6 +42,8 @@ type SshdConnCheck struct {
 	User string `json:"user"`
 	Addr string `json:"addr"`
 	Host string `json:"host"`
+	// Local is "lport=N" or "laddr=A" (Match LocalPort/LocalAddress), else "".
+	Local string `json:"local,omitempty"`
 }
 
 // defaultAuthorizedKeysFile is OpenSSH's default AuthorizedKeysFile.
@@ -263,7 +265,9 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 // linkBlocked: apply does not write authorized_keys through a symlink.
 func linkBlocked(user string, f hoststate.File) string {
 	switch f.Kind {
-	case hoststate.KindSymlink, hoststate.KindSymlinkDir:
+	case hoststate.KindSymlinkDir:
+		return fmt.Sprintf("the ~/.ssh of %s is a symlink (to %s); accessctl does not write through it", user, f.Content)
+	case hoststate.KindSymlink:
 		return fmt.Sprintf("the authorized_keys of %s is a symlink (to %s); accessctl does not write through it", user, f.Content)
 	case hoststate.KindOther:
 		return fmt.Sprintf("the authorized_keys of %s is not a regular file", user)
@@ -599,11 +603,25 @@ func connChecks(live *hoststate.Linux) []SshdConnCheck {
 	}
 	var out []SshdConnCheck
 	for _, c := range live.Effective.Conns {
-		if c.Error == "" && hoststate.ValidUserName(c.User) && safeConnValue(c.Addr) && safeConnValue(c.Host) {
-			out = append(out, SshdConnCheck{User: c.User, Addr: c.Addr, Host: c.Host})
+		if c.Error == "" && hoststate.ValidUserName(c.User) && safeConnValue(c.Addr) && safeConnValue(c.Host) && safeLocal(c.Local) {
+			out = append(out, SshdConnCheck{User: c.User, Addr: c.Addr, Host: c.Host, Local: c.Local})
 		}
 	}
 	return out
+}
+
+// safeLocal: "" or comma-separated lport=N / laddr=A.
+func safeLocal(s string) bool {
+	if s == "" {
+		return true
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || (k != "lport" && k != "laddr") || !safeConnValue(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func safeConnValue(s string) bool {

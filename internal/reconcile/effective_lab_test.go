@@ -219,6 +219,7 @@ func TestLabEffectiveZoo(t *testing.T) {
 		{Name: "openssh", Variant: lab.HumanUser},
 		{Name: "sudopw", Variant: lab.SudoPassword},
 		{Name: "early", Variant: lab.HumanUser},
+		{Name: "lport", Variant: lab.HumanUser},
 	}
 	z := newZoo(t, specs...)
 	host := func(name string) *lab.Host { return z.l.Host(name) }
@@ -271,12 +272,15 @@ func TestLabEffectiveZoo(t *testing.T) {
 		}
 	})
 
-	for _, name := range []string{"muser", "mgroup", "maddr", "noinc"} {
+	for _, name := range []string{"muser", "mgroup", "maddr", "noinc", "lport"} {
 		t.Run("Match block "+name, func(t *testing.T) {
 			z := *z
 			z.t = t
 			h := host(name)
 			m := z.manifest(h, noPasswords, z.carol(func(u *manifest.User) { u.Password = &manifest.Password{Hash: z.hash} }))
+			if name == "lport" {
+				h.MustExec(t, "printf '\nMatch LocalPort 22\n\tPasswordAuthentication yes\n' >>/etc/ssh/sshd_config")
+			}
 			if name == "noinc" {
 				// No Include: the Match block is in the main file; carol is created by apply.
 				h.MustExec(t, "printf '\\nMatch User carol\\n\\tPasswordAuthentication yes\\n' >>/etc/ssh/sshd_config")
@@ -287,7 +291,7 @@ func TestLabEffectiveZoo(t *testing.T) {
 				}
 			}
 			hp := z.converge(h, m)
-			if name != "noinc" && !hasFinding(hp, "foreign-access", "carol", "/etc/ssh/sshd_config") {
+			if name != "noinc" && name != "lport" && !hasFinding(hp, "foreign-access", "carol", "/etc/ssh/sshd_config") {
 				t.Errorf("no finding names the Match block:%s", describePlan(hp))
 			}
 			if z.passwordLogin(h, "carol", carolPassword) {
@@ -296,7 +300,11 @@ func TestLabEffectiveZoo(t *testing.T) {
 			if !z.keyLogin(h, "carol", z.l.HumanIdentityFile) {
 				t.Error("carol's key does not log in")
 			}
-			if out := h.MustExec(t, "sshd -T -C user=carol,host=127.0.0.1,addr=127.0.0.1 | grep ^passwordauthentication"); out != "passwordauthentication no\n" {
+			spec := "user=carol,host=127.0.0.1,addr=127.0.0.1"
+			if name == "lport" {
+				spec += ",laddr=" + h.Addr + ",lport=22"
+			}
+			if out := h.MustExec(t, "sshd -T -C "+spec+" | grep ^passwordauthentication"); out != "passwordauthentication no\n" {
 				t.Errorf("sshd -T -C: %q", out)
 			}
 		})

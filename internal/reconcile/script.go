@@ -443,10 +443,14 @@ func writeSshdOps(b *strings.Builder, s *SshdOp) {
 	}
 	// Per connection, where Match blocks could change them (HOSTS.md §11).
 	for _, c := range s.Conns {
-		if !hoststate.ValidUserName(c.User) || !safeConnValue(c.Addr) || !safeConnValue(c.Host) {
+		if !hoststate.ValidUserName(c.User) || !safeConnValue(c.Addr) || !safeConnValue(c.Host) || !safeLocal(c.Local) {
 			continue
 		}
-		fmt.Fprintf(b, "\tsshd_conn_check %s", q("user="+c.User+",host="+c.Host+",addr="+c.Addr))
+		spec := "user=" + c.User + ",host=" + c.Host + ",addr=" + c.Addr
+		if c.Local != "" {
+			spec += "," + c.Local
+		}
+		fmt.Fprintf(b, "\tsshd_conn_check %s", q(spec))
 		for _, k := range keys {
 			fmt.Fprintf(b, " %s %s", q(k), q(s.Expect[k]))
 		}
