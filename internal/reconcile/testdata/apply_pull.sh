@@ -527,7 +527,11 @@ sshd_conn_check() {
 # sshd_value KEYWORD: the effective value from sshd -T (all of it: AuthorizedKeysCommand has
 # arguments), without-password spelled prohibit-password.
 sshd_value() {
-	"$SSHD" -T 2>/dev/null | awk -v k="$1" '$1 == k { v = substr($0, length($1) + 2); if (v == "without-password") v = "prohibit-password"; print v; exit }'
+	# With a Match LocalPort/LocalAddress block plain sshd -T refuses: every criterion, matching
+	# no such block (as the read script does).
+	sv_out=$("$SSHD" -T 2>/dev/null) ||
+		sv_out=$("$SSHD" -T -C user=accessctl-none,host=198.51.100.7,addr=198.51.100.7,laddr=198.51.100.8,lport=1 2>/dev/null)
+	printf '%s\n' "$sv_out" | awk -v k="$1" '$1 == k { v = substr($0, length($1) + 2); if (v == "without-password") v = "prohibit-password"; print v; exit }'
 }
 
 reload_sshd() {
