@@ -33,7 +33,7 @@ func runApply(c *cli, args []string) int {
 			"failed, was refused or was rolled back; 4: usage.")
 	var o fleetOptions
 	o.bind(fs)
-	planFile := fs.String("plan", "", "apply exactly this saved plan (from plan --out); a host whose live state changed since is refused")
+	planFile := fs.String("plan", "", "apply exactly this saved plan `FILE` (from plan --out); a host whose live state changed since is refused")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", reconcile.DefaultLockTimeout, "wait this long for another apply on the same host to finish")
 	if code, ok := c.parseFlags(fs, args); !ok {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,31 +34,6 @@ func (o *checkOptions) bind(fs *flag.FlagSet, withBase bool) {
 		fs.StringVar(&o.base, "base", "", "previous revision of the manifest, a `PATH` or git:REV, for rules that judge a change")
 	}
 	fs.Var(&o.policyDirs, "policy", "extra policy `DIR` of *.rego files (repeatable)")
-}
-
-// newFlags makes a flag set whose errors and --help go to the CLI's streams.
-func (c *cli) newFlags(name, synopsis, about string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: accessctl %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args; ok=false means the caller returns code (0 for --help, 4 otherwise).
-func (c *cli) parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(c.stdout)
-			fs.Usage()
-			return exitOK, false
-		}
-		return exitUsage, false
-	}
-	return exitOK, true
 }
 
 // load reads and validates the manifest; diagnostics are returned, usage problems printed.
@@ -224,10 +198,8 @@ func runCheck(c *cli, args []string) int {
 	var o checkOptions
 	fs := c.newFlags("check", "[-f PATH]... [--base PATH|git:REV] [--policy DIR]... [--format F]",
 		"Checks the manifest against the built-in policies (and yours, with --policy) without contacting\n"+
-			"any host. Exit 0 when nothing is denied, 1 when the manifest is invalid or a policy denies it.\n\n"+
-			"Examples:\n"+
-			"  accessctl check -f access.yaml\n"+
-			"  accessctl check -f access/ --base git:origin/main --format sarif > accessctl.sarif")
+			"any host. Exit 0 when nothing is denied, 1 when the manifest is invalid or a policy denies it.\n"+
+			"The text format ends with what was checked: users, key pairs, host groups, hosts, rules.")
 	o.bind(fs, true)
 	format := fs.String("format", "text", "output `FORMAT`: text, json, sarif, junit or github")
 	if code, ok := c.parseFlags(fs, args); !ok {
@@ -245,7 +217,11 @@ func runCheck(c *cli, args []string) int {
 	if code != exitOK {
 		return code
 	}
-	if err := c.render(c.stdout, *format, res.findings, res.m.Files); err != nil {
+	rules := 0
+	if res.engine != nil {
+		rules = len(res.engine.RuleIDs())
+	}
+	if err := c.renderChecked(c.stdout, *format, res.findings, res.m.Files, checkedWhat(res.m, rules)); err != nil {
 		c.errorf("write report: %v", err)
 		return exitInvalid
 	}
@@ -265,16 +241,43 @@ func validFormat(f string) bool {
 }
 
 func (c *cli) render(w io.Writer, format string, findings []report.Finding, files []string) error {
+	return c.renderChecked(w, format, findings, files, "")
+}
+
+// renderChecked is render with a statement of what was checked before the text summary.
+func (c *cli) renderChecked(w io.Writer, format string, findings []report.Finding, files []string, checked string) error {
 	return report.Render(w, format, findings, report.Options{
 		Color:       format == "text" && report.ColorEnabled(w, c.getenv),
 		ToolVersion: version(),
 		Files:       files,
+		Checked:     checked,
 	})
+}
+
+// checkedWhat says what a manifest holds, for the closing line of check and validate:
+// "4 users, 5 key pairs, 3 host groups, 6 hosts" and, when rules ran, ", 14 rules".
+func checkedWhat(m *manifest.Manifest, rules int) string {
+	if m == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%s, %s, %s, %s", countOf(len(m.Users), "user"), countOf(len(m.Keypairs), "key pair"),
+		countOf(len(m.HostGroups), "host group"), countOf(len(m.Hosts), "host"))
+	if rules > 0 {
+		s += ", " + countOf(rules, "rule")
+	}
+	return s
+}
+
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func runValidate(c *cli, args []string) int {
 	var o checkOptions
-	fs := c.newFlags("validate", "[-f PATH]...",
+	fs := c.newFlags("validate", "[-f PATH]... [-i FILE] [--format F]",
 		"Checks the manifest's schema, names and references, and nothing else: no policy runs and\n"+
 			"no host is contacted. Every problem is listed with file:line:column. Exit 0 valid, 1 invalid.")
 	fs.Var(&o.files, "f", "manifest `PATH`: a file or a directory of *.yaml files (repeatable; default access.yaml)")
@@ -296,7 +299,7 @@ func runValidate(c *cli, args []string) int {
 		return code
 	}
 	if len(diags) > 0 || *format != "text" {
-		if err := c.render(c.stdout, *format, diagFindings(diags), m.Files); err != nil {
+		if err := c.renderChecked(c.stdout, *format, diagFindings(diags), m.Files, checkedWhat(m, 0)); err != nil {
 			c.errorf("write report: %v", err)
 		}
 		if len(diags) > 0 {
@@ -304,7 +307,6 @@ func runValidate(c *cli, args []string) int {
 		}
 		return exitOK
 	}
-	fmt.Fprintf(c.stdout, "%s: valid: %d users, %d key pairs, %d host groups, %d hosts\n",
-		strings.Join(m.Files, ", "), len(m.Users), len(m.Keypairs), len(m.HostGroups), len(m.Hosts))
+	fmt.Fprintf(c.stdout, "%s: %s: valid\n", strings.Join(m.Files, ", "), checkedWhat(m, 0))
 	return exitOK
 }

@@ -162,6 +162,16 @@ func (rep *jsonReport) wantHosts(t *testing.T, want map[string][2]string) {
 	if len(rep.Hosts) == 0 {
 		t.Error("report lists no host")
 	}
+	// The closing summary counts every host that failed or was rolled back (issue 11).
+	failed := 0
+	for _, h := range rep.Hosts {
+		if h.Status != "applied" && h.Status != "ok" {
+			failed++
+		}
+	}
+	if rep.Summary.HostsFailed != failed {
+		t.Errorf("summary.hostsFailed = %d, want %d (hosts not applied)", rep.Summary.HostsFailed, failed)
+	}
 }
 
 // execOK runs a script on a lab host and returns its stdout, failing the test on a non-zero exit.

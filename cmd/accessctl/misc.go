@@ -44,11 +44,15 @@ func runVersion(c *cli, args []string) int {
 
 func runPolicy(c *cli, args []string) int {
 	if len(args) == 0 || args[0] != "test" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(c.stdout, "Usage: accessctl policy test [-v] [DIR]...")
-			return exitOK
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
+			return runPolicy(c, []string{"test", "--help"})
 		}
-		c.errorf("usage: accessctl policy test [-v] [DIR]...")
+		if len(args) == 0 {
+			c.errorf("policy needs a subcommand: accessctl policy test [-v] [DIR]...")
+		} else {
+			c.errorf("unknown policy command %q (want test)", args[0])
+		}
+		c.hintf("see 'accessctl policy test --help'")
 		return exitUsage
 	}
 	fs := c.newFlags("policy test", "[-v] [DIR]...", "Runs the Rego unit tests (test_* rules) of the given policy directories, or of the\n"+

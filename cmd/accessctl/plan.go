@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/accessctl/accessctl/internal/inventory"
 	"github.com/accessctl/accessctl/internal/policy"
 	"github.com/accessctl/accessctl/internal/reconcile"
@@ -48,7 +46,7 @@ func (o *fleetOptions) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.connectTimeout, "connect-timeout", sshtr.DefaultConnectTimeout, "bound on connecting to a host")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on all the work on one host")
 	fs.StringVar(&o.shard, "shard", "", "work on the stable `K/N` slice of the hosts")
-	fs.StringVar(&o.format, "format", "text", "output format: text or json")
+	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json; plan also markdown (a pull-request comment)")
 	fs.Var(&o.knownHosts, "known-hosts", "known_hosts `FILE` (repeatable; default ~/.ssh/known_hosts)")
 	fs.Var(&o.identities, "identity", "private key `FILE` to log in with (repeatable; the ssh-agent is used too)")
 	fs.BoolVar(&o.insecure, "insecure-skip-host-key-check", false, "accept any host key (INSECURE: anyone on the path can pose as the host)")
@@ -89,8 +87,7 @@ func (r *fleetRun) close() {
 // host in parallel, plans, and runs the policies again with input.live and input.plan. code is
 // not exitOK when the caller must return it at once.
 func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*fleetRun, int) {
-	if o.format != "text" && o.format != "json" {
-		c.errorf("--format %q: want text or json", o.format)
+	if !c.checkFleetFormat(o.format, !keepConns) {
 		return nil, exitUsage
 	}
 	var shard inventory.Shard
@@ -209,23 +206,6 @@ func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target,
 	return hp
 }
 
-// progress returns a progress callback that draws on stderr while a terminal watches it, else nil.
-func (c *cli) progress(verb string) func(done, total, failed int) {
-	f, ok := c.stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return func(done, total, failed int) {
-		fmt.Fprintf(c.stderr, "\r\033[Kaccessctl: %s %d/%d hosts, %d failed", verb, done, total, failed)
-	}
-}
-
-func (c *cli) progressDone(p func(int, int, int)) {
-	if p != nil {
-		fmt.Fprint(c.stderr, "\r\033[K")
-	}
-}
-
 // showFindings prints the plan-time findings (warnings and denials) on stderr.
 func (c *cli) showFindings(run *fleetRun) {
 	if len(run.findings) > 0 {
@@ -234,7 +214,7 @@ func (c *cli) showFindings(run *fleetRun) {
 }
 
 func runPlan(c *cli, args []string) int {
-	fs := c.newFlags("plan", "[-f PATH]... [-i FILE] [--limit GLOB] [--parallel N] [--out FILE] [--format text|json] [--detailed-exitcode]",
+	fs := c.newFlags("plan", "[-f PATH]... [-i FILE] [--limit GLOB] [--parallel N] [--out FILE] [--format text|json|markdown] [--detailed-exitcode]",
 		"Read the hosts and show what apply would change. Exit 0: no changes; 1: the manifest is invalid\nor denied; 2: changes pending (with --detailed-exitcode); 3: a host could not be read.")
 	var o fleetOptions
 	o.bind(fs)

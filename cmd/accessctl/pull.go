@@ -22,9 +22,9 @@ type pullFlags struct {
 }
 
 func (p *pullFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&p.keysBinary, "keys-binary", "", "pull mode: accessctl-keys binary `FILE` to install at /usr/local/sbin/accessctl-keys\n(default: it must already be there, root-owned and not writable by others)")
-	fs.StringVar(&p.signKey, "sign-key", "", "pull mode: ed25519 private key `FILE` to sign snapshots with; its public half goes to\n/etc/accessctl/snapshot.pub and sshd's command gets --verify-key")
-	fs.DurationVar(&p.maxAge, "snapshot-max-age", reconcile.DefaultSnapshotMaxAge, "pull mode: snapshots expire this `DURATION` after they are written (refreshed when\nless than half is left); 0: no expiry")
+	fs.StringVar(&p.keysBinary, "keys-binary", "", "accessctl-keys binary `FILE` to install at /usr/local/sbin/accessctl-keys\n(default: it must already be there, root-owned and not writable by others)")
+	fs.StringVar(&p.signKey, "sign-key", "", "ed25519 private key `FILE` to sign snapshots with; its public half goes to\n/etc/accessctl/snapshot.pub and sshd's command gets --verify-key")
+	fs.DurationVar(&p.maxAge, "snapshot-max-age", reconcile.DefaultSnapshotMaxAge, "snapshots expire this `DURATION` after they are written (refreshed when\nless than half is left); 0: no expiry")
 }
 
 // maxKeysBinary bounds --keys-binary: the plug-in is a few MB.

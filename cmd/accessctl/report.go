@@ -17,22 +17,16 @@ func init() {
 }
 
 func runReport(c *cli, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		w := c.stderr
-		if len(args) > 0 {
-			w = c.stdout
-		}
-		fmt.Fprintln(w, "Usage: accessctl report merge [--out FILE] FILE...")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "merge joins JSON reports of sharded runs (plan --format json / --out, apply --format json)")
-		fmt.Fprintln(w, "into one: hosts concatenated (sorted by name), summaries summed.")
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help") {
+		return runReportMerge(c, []string{"--help"})
 	}
-	if args[0] != "merge" {
-		c.errorf("unknown report command %q (want merge)", args[0])
+	if len(args) == 0 || args[0] != "merge" {
+		if len(args) == 0 {
+			c.errorf("report needs a subcommand: accessctl report merge [--out FILE] FILE...")
+		} else {
+			c.errorf("unknown report command %q (want merge)", args[0])
+		}
+		c.hintf("see 'accessctl report merge --help'")
 		return exitUsage
 	}
 	return runReportMerge(c, args[1:])

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -22,6 +22,13 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// describe, when set, receives each command's flag set in place of parsing it (help.go:
+	// shell completion is made from the flag sets).
+	describe func(fs *flag.FlagSet)
+	// isTerminal reports whether w is a terminal someone watches (progress); nil: term.IsTerminal.
+	isTerminal func(w io.Writer) bool
+	// progressLines are the progress lines being drawn (progress.go), innermost last.
+	progressLines []*progressLine
 }
 
 func (c *cli) errorf(format string, a ...any) {
@@ -53,19 +60,48 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	name := args[0]
 	switch name {
-	case "-h", "--help", "help":
+	case "-h", "--help", "-help":
 		usage(c.stdout)
 		return exitOK
-	case "--version":
+	case "help":
+		return c.help(args[1:])
+	case "--version", "-version":
 		name = "version"
 	}
 	cmd, ok := commands[name]
 	if !ok {
+		if strings.HasPrefix(name, "-") {
+			c.errorf("unknown flag %s", name)
+			c.hintf("flags come after the command; see 'accessctl --help'")
+			return exitUsage
+		}
 		c.errorf("unknown command %q", name)
-		c.hintf("run 'accessctl --help' for the list of commands")
+		if s := suggest(name, commandNames()); s != "" {
+			c.hintf("did you mean 'accessctl %s'?", s)
+		}
+		c.hintf("see 'accessctl --help' for the list of commands")
 		return exitUsage
 	}
 	return cmd.run(c, args[1:])
+}
+
+// help is `accessctl help [COMMAND [SUBCOMMAND]]`: the same text as --help.
+func (c *cli) help(args []string) int {
+	if len(args) == 0 {
+		usage(c.stdout)
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		c.errorf("unknown command %q", args[0])
+		c.hintf("see 'accessctl --help' for the list of commands")
+		return exitUsage
+	}
+	sub := args[1:]
+	if len(sub) == 0 {
+		sub = subcommands(args[0])
+	}
+	return cmd.run(c, append(append([]string{}, sub...), "--help"))
 }
 
 func usage(w io.Writer) {
@@ -75,16 +111,17 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: accessctl <command> [flags]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
 	}
+	fmt.Fprintf(w, "  %-16s %s\n", "help", "show the help of a command: accessctl help COMMAND")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'accessctl <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "Examples:")
+	fmt.Fprintln(w, "  accessctl check -f access.yaml            # in CI, on every pull request")
+	fmt.Fprintln(w, "  accessctl plan -f access.yaml --out plan.json")
+	fmt.Fprintln(w, "  accessctl apply -f access.yaml --plan plan.json")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'accessctl <command> --help' for a command's flags and examples. Reference: docs/reference.md.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 invalid or denied, 2 changes pending (plan --detailed-exitcode),")
 	fmt.Fprintln(w, "3 a host failed, 4 usage error.")
 }

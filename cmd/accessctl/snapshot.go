@@ -25,9 +25,7 @@ func runSnapshot(c *cli, args []string) int {
 		"Compiles the manifest for one host into the JSON snapshot that 'accessctl authorized-keys'\n"+
 			"(or accessctl-keys) reads as sshd's AuthorizedKeysCommand: the users desired on the host,\n"+
 			"their state and their authorized_keys lines. No password or hash is written. The manifest\n"+
-			"is validated and checked against the policies first; exit 1 when invalid or denied.\n\n"+
-			"Example:\n"+
-			"  accessctl snapshot -f access.yaml --host web-1 --out snapshot.json --sign-key snapshot-signing\n"+
+			"is validated and checked against the policies first; exit 1 when invalid or denied.\n"+
 			"See docs/pull-mode.md.")
 	fs.Var(&o.files, "f", "manifest `PATH`: a file or a directory of *.yaml files (repeatable; default access.yaml)")
 	fs.StringVar(&o.inventory, "i", "", "inventory `FILE` whose hosts replace the manifest's")

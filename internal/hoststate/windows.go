@@ -15,24 +15,17 @@ import (
 	"github.com/accessctl/accessctl/internal/transport"
 )
 
-// The Windows side of hoststate: two embedded PowerShell scripts (Windows PowerShell 5.1) and the
-// Go types of their JSON contract. READ (windows/read.ps1) changes nothing and prints one
-// document ([Windows]); APPLY (windows/apply.ps1) takes a [WinChangeSet] and answers with a
-// [WinApplyReport]. Both are sent through transport.Conn.Run as a PowerShell script with their
+// The Windows side of hoststate: the embedded READ script (Windows PowerShell 5.1,
+// windows/read.ps1), which changes nothing and prints one document ([Windows]). The APPLY script
+// and its change set live in reconcile/windows (hoststate only reads). Both are sent through transport.Conn.Run as a PowerShell script with their
 // JSON input on stdin (the WinRM and SSH transports deliver it through a small bootstrap, so no
 // script or payload ever reaches a command line).
 
 //go:embed windows/read.ps1
 var readWindowsScript string
 
-//go:embed windows/apply.ps1
-var applyWindowsScript string
-
 // ReadWindowsScript is the READ script sent to Windows hosts.
 func ReadWindowsScript() string { return readWindowsScript }
-
-// ApplyWindowsScript is the APPLY script sent to Windows hosts.
-func ApplyWindowsScript() string { return applyWindowsScript }
 
 // Well-known SIDs and the paths accessctl uses on Windows (SPEC §6). Groups are always addressed
 // by SID: their names are localised ("Administratoren", "Administrateurs", ...).
@@ -269,6 +262,9 @@ const maxWinOutput = 64 << 20
 
 // unframe finds "marker\n<base64>\n@@end" in out, ignoring anything around it (a profile or a
 // module may print), and returns the decoded document.
+// Unframe is unframe, for the APPLY report (reconcile/windows).
+func Unframe(out []byte, marker string) ([]byte, error) { return unframe(out, marker) }
+
 func unframe(out []byte, marker string) ([]byte, error) {
 	if len(out) > maxWinOutput {
 		return nil, fmt.Errorf("output is larger than %d bytes", maxWinOutput)
@@ -343,134 +339,4 @@ func ReadWindows(ctx context.Context, c transport.Conn, users []string) (*Window
 		return nil, fmt.Errorf("read script did not run as an administrator (%s); WinRM logins of local accounts other than Administrator are filtered by UAC unless LocalAccountTokenFilterPolicy is set", w.Login.Name)
 	}
 	return w, nil
-}
-
-// APPLY change operations.
-const (
-	WinOpCreateUser   = "createUser"
-	WinOpSetUser      = "setUser"
-	WinOpSetPassword  = "setPassword"
-	WinOpEnableUser   = "enableUser"
-	WinOpDisableUser  = "disableUser"
-	WinOpRemoveUser   = "removeUser"
-	WinOpAddMember    = "addMember"
-	WinOpRemoveMember = "removeMember"
-	WinOpWriteKeys    = "writeKeys"
-	WinOpWriteState   = "writeState"
-)
-
-// WinNotUndoable is the one list of APPLY changes that cannot be undone, with why: a rollback
-// leaves them done and says so. The APPLY script (windows/apply.ps1) records the same reasons
-// (a test checks they agree), and the simulator follows this list.
-var WinNotUndoable = map[string]string{
-	WinOpSetPassword: "the previous password is unknown",
-	WinOpRemoveUser:  "a removed account cannot be restored with its SID",
-}
-
-// WinChange is one change APPLY makes. Every field is always encoded (the script runs under
-// Set-StrictMode, where a missing property is an error).
-type WinChange struct {
-	ID          int    `json:"id"`
-	Op          string `json:"op"`
-	User        string `json:"user"`
-	FullName    string `json:"fullName"`
-	Description string `json:"description"`
-	// Password is the plaintext for createUser/setPassword. It travels only inside the stdin
-	// payload; use Redacted for anything shown.
-	Password string `json:"password"`
-	Disabled bool   `json:"disabled"` // createUser: create disabled (state locked)
-	Group    string `json:"group"`    // addMember/removeMember: SIDAdministrators or SIDRemoteDesktopUsers
-	SID      string `json:"sid"`      // removeMember: the member's SID (an orphan has no name)
-	File     string `json:"file"`     // writeKeys: "admin" or "user"
-	Content  string `json:"content"`  // writeKeys, writeState: the whole file
-	FixACL   bool   `json:"fixAcl"`   // writeKeys: rewrite even when the content is equal
-}
-
-// WinChangeSet is APPLY's input, in the order the changes are made.
-type WinChangeSet struct {
-	FormatVersion string      `json:"formatVersion"`
-	Changes       []WinChange `json:"changes"`
-}
-
-// Redacted returns a copy with every password replaced by "<redacted>" (or left "" when none).
-func (s *WinChangeSet) Redacted() *WinChangeSet {
-	out := &WinChangeSet{FormatVersion: s.FormatVersion, Changes: append([]WinChange(nil), s.Changes...)}
-	for i := range out.Changes {
-		if out.Changes[i].Password != "" {
-			out.Changes[i].Password = "<redacted>"
-		}
-	}
-	return out
-}
-
-// Result statuses of APPLY.
-const (
-	WinDone          = "done"
-	WinUnchanged     = "unchanged"
-	WinFailed        = "failed"
-	WinSkipped       = "skipped"
-	WinRolledBack    = "rolledBack"
-	WinNotRolledBack = "notRolledBack"
-)
-
-// WinResult is what became of one change.
-type WinResult struct {
-	ID     int    `json:"id"`
-	Op     string `json:"op"`
-	Status string `json:"status"`
-	Error  string `json:"error"`
-}
-
-// WinApplyReport is APPLY's answer.
-type WinApplyReport struct {
-	FormatVersion  string      `json:"formatVersion"`
-	OK             bool        `json:"ok"`
-	Results        []WinResult `json:"results"`
-	RollbackErrors []string    `json:"rollbackErrors"`
-}
-
-// ParseWinApplyReport parses the framed output of the APPLY script.
-func ParseWinApplyReport(out []byte) (*WinApplyReport, error) {
-	doc, err := unframe(out, winApplyMarker)
-	if err != nil {
-		return nil, err
-	}
-	var r WinApplyReport
-	if err := json.Unmarshal(doc, &r); err != nil {
-		return nil, fmt.Errorf("apply report: %w", err)
-	}
-	if r.FormatVersion != "1" {
-		return nil, fmt.Errorf("apply report has format version %q, want 1", r.FormatVersion)
-	}
-	return &r, nil
-}
-
-// ApplyWindows runs APPLY with set on stdin. A report is returned whenever the script produced
-// one, also when a change failed (then report.OK is false and err is nil): the caller reads per
-// change what was done, rolled back or left.
-func ApplyWindows(ctx context.Context, c transport.Conn, set *WinChangeSet) (*WinApplyReport, error) {
-	if set.FormatVersion == "" {
-		set.FormatVersion = "1"
-	}
-	in, err := json.Marshal(set)
-	if err != nil {
-		return nil, err
-	}
-	var stdout, stderr bytes.Buffer
-	code, err := c.Run(ctx, applyWindowsScript, bytes.NewReader(in), &stdout, &stderr)
-	clear(in)
-	if err != nil {
-		return nil, fmt.Errorf("run apply script: %w", err)
-	}
-	rep, perr := ParseWinApplyReport(stdout.Bytes())
-	if perr != nil {
-		if code != 0 {
-			return nil, fmt.Errorf("apply script exited with status %d: %s", code, Bounded(stderr.String()))
-		}
-		return nil, fmt.Errorf("parse apply output: %w", perr)
-	}
-	if len(rep.Results) != len(set.Changes) {
-		return rep, fmt.Errorf("apply report has %d results for %d changes", len(rep.Results), len(set.Changes))
-	}
-	return rep, nil
 }

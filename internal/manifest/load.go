@@ -397,8 +397,17 @@ func yamlErrPos(err error, file string, data []byte) Pos {
 			return posOf(data, i, file)
 		}
 	}
-	if line, col, ok := tabIndent(data, p.Line); ok && strings.Contains(msg, "cannot start any token") {
-		p.Line, p.Column = line, col
+	switch {
+	case strings.Contains(msg, "cannot start any token"):
+		if line, col, ok := tabIndent(data, p.Line, p.Line-1); ok {
+			p.Line, p.Column = line, col
+		}
+	case strings.Contains(msg, "tab character that violates indentation"):
+		// yaml.v3 gives the 0-based line of the scalar being scanned: the tab is on the next
+		// line as an editor counts (or, at the end of input, on that one).
+		if line, col, ok := tabIndent(data, p.Line+1, p.Line); ok {
+			p.Line, p.Column = line, col
+		}
 	}
 	return p
 }
@@ -419,11 +428,11 @@ func isParserError(msg string) bool {
 	return false
 }
 
-// tabIndent finds a tab in the indentation of the given line (or the one before, where yaml.v3
-// sometimes points): YAML forbids tabs there, and "cannot start any token" does not say so.
-func tabIndent(data []byte, line int) (int, int, bool) {
+// tabIndent finds a tab in the indentation of the first of the candidate lines (1-based) that has
+// one: YAML forbids tabs there, and yaml.v3's messages point near it rather than at it.
+func tabIndent(data []byte, candidates ...int) (int, int, bool) {
 	lines := bytes.Split(data, []byte("\n"))
-	for _, l := range []int{line, line - 1} {
+	for _, l := range candidates {
 		if l < 1 || l > len(lines) {
 			continue
 		}
@@ -436,6 +445,11 @@ func tabIndent(data []byte, line int) (int, int, bool) {
 	return 0, 0, false
 }
 
+func tabIndentAny(data []byte, candidates ...int) bool {
+	_, _, ok := tabIndent(data, candidates...)
+	return ok
+}
+
 func yamlErrMsg(err error, data []byte) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if i := strings.Index(msg, "line "); i == 0 {
@@ -445,7 +459,7 @@ func yamlErrMsg(err error, data []byte) string {
 	}
 	msg = safeText(msg)
 	if strings.Contains(msg, "cannot start any token") {
-		if _, _, ok := tabIndent(data, yamlErrPos(err, "", nil).Line); ok {
+		if l := yamlErrPos(err, "", nil).Line; tabIndentAny(data, l, l-1) {
 			msg += " (a tab in the indentation: YAML indents with spaces only)"
 		}
 	}

@@ -151,9 +151,9 @@ hosts:
 		port                int
 	}
 	want := map[string]hp{
-		"lin":     {"lin", "linux", "ssh", 22},
-		"win":     {"win", "windows", "winrm", 5986},
-		"win-ssh": {"win-ssh", "windows", "ssh", 22},
+		"lin":     {"", "linux", "ssh", 22}, // the inventory resolves it (ssh_config HostName, else the name)
+		"win":     {"", "windows", "winrm", 5986},
+		"win-ssh": {"", "windows", "ssh", 22},
 		"custom":  {"10.1.2.3", "linux", "ssh", 2222},
 	}
 	for _, h := range m.Hosts {

@@ -111,7 +111,7 @@ type Sshd struct {
 // Host is one inventory entry.
 type Host struct {
 	Name      string   `json:"name"`
-	Address   string   `json:"address"`
+	Address   string   `json:"address"`   // as written; empty: ssh_config HostName, else Name
 	Port      int      `json:"port"`      // defaulted: 22 ssh, 5986 winrm
 	OS        string   `json:"os"`        // linux | windows
 	Transport string   `json:"transport"` // defaulted: ssh for linux, winrm for windows

@@ -100,9 +100,8 @@ func validate(m *Manifest) []Diagnostic {
 				h.Port = 5986
 			}
 		}
-		if h.Address == "" {
-			h.Address = h.Name
-		}
+		// An address left out stays empty: the inventory resolves it (ssh_config HostName, else
+		// the name), and a default filled in here would hide HostName (issue 11).
 		seen := map[string]bool{}
 		for j, g := range h.Groups {
 			p := fmt.Sprintf("%s.groups[%d]", path, j)

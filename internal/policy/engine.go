@@ -30,9 +30,37 @@ warn := [[p, f] | f := data.accessctl.rules[p].warn[_]]`
 // Engine holds the compiled policies, built-in and the user's. It is safe for concurrent use.
 type Engine struct {
 	query rego.PreparedEvalQuery
+	rules []string
 	// Digest identifies the policies (built-in and the user's): "sha256:" + hex over every
 	// module's file name and text, in file order. A plan file records it.
 	Digest string
+}
+
+// RuleIDs are the rule ids the compiled policies can report, sorted: the string values of every
+// literal "rule" key in them (what `check` says it ran). An id built at evaluation time is not
+// counted.
+func (e *Engine) RuleIDs() []string { return e.rules }
+
+func ruleIDs(modules []*ast.Module) []string {
+	seen := map[string]bool{}
+	for _, mod := range modules {
+		ast.WalkTerms(mod, func(t *ast.Term) bool {
+			if obj, ok := t.Value.(ast.Object); ok {
+				if v := obj.Get(ast.StringTerm("rule")); v != nil {
+					if s, ok := v.Value.(ast.String); ok && s != "" {
+						seen[string(s)] = true
+					}
+				}
+			}
+			return false
+		})
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // New compiles the embedded policies and the *.rego files under extraDirs (recursively,
@@ -85,7 +113,7 @@ func New(ctx context.Context, extraDirs []string) (*Engine, error) {
 	for _, f := range files {
 		fmt.Fprintf(h, "%s\x00%s\x00", f, byFile[f].String())
 	}
-	return &Engine{query: q, Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
+	return &Engine{query: q, rules: ruleIDs(modules), Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // Eval runs every rule on input (from BuildInput) and returns the findings located in m,

@@ -1,6 +1,6 @@
 package reconcile
 
-import "github.com/accessctl/accessctl/internal/hoststate"
+import winapply "github.com/accessctl/accessctl/internal/reconcile/windows"
 
 // CloudOp is one operation on a cloud key-pair registry (SPEC §2c). Kinds:
 //   - cloud.import: ImportKeyPair (ECS) / import (KPS) of Keypair with PublicKey (never a private key)
@@ -22,9 +22,9 @@ type CloudOp struct {
 // names where apply reads it (the manifest's env or file source) and Stamp is a salted digest
 // of the reviewed value, so apply refuses a password that changed since the plan.
 type WindowsOp struct {
-	Change hoststate.WinChange `json:"change"`
-	Secret *SecretRef          `json:"secret,omitempty"`
-	Stamp  string              `json:"stamp,omitempty"`
+	Change winapply.Change `json:"change"`
+	Secret *SecretRef      `json:"secret,omitempty"`
+	Stamp  string          `json:"stamp,omitempty"`
 }
 
 // SecretRef is where a plaintext password is read at apply time.

@@ -7,6 +7,7 @@ import (
 	"github.com/accessctl/accessctl/internal/names"
 	"golang.org/x/crypto/ssh"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -349,22 +350,36 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 	}
 	live, invalid := hoststate.ParseAuthorizedKeys(f.Content)
 	wantLines := map[string]bool{}
-	wantFP := map[string]bool{}
+	wantFP := map[string]*hoststate.KeyLine{}
+	keypair := map[string]string{}
 	for _, k := range want {
 		wantLines[k.Line] = true
-		wantFP[k.Fingerprint] = true
+		keypair[k.Fingerprint] = k.Keypair
+		parsed, _ := hoststate.ParseAuthorizedKeys(k.Line)
+		if len(parsed) == 1 {
+			wantFP[k.Fingerprint] = &parsed[0]
+		} else {
+			wantFP[k.Fingerprint] = &hoststate.KeyLine{Fingerprint: k.Fingerprint}
+		}
 	}
 	haveLines := map[string]bool{}
-	extra, options := 0, 0
+	extra, options, comments := 0, 0, 0
+	var commentDiffs []string
 	for _, k := range live {
 		haveLines[k.Line] = true
 		if wantLines[k.Line] {
 			continue
 		}
-		if wantFP[k.Fingerprint] {
-			options++
-		} else {
+		w, ok := wantFP[k.Fingerprint]
+		switch {
+		case !ok:
 			extra++
+		case slices.Equal(w.Options, k.Options):
+			// Same key, same options: the line differs only in its comment.
+			comments++
+			commentDiffs = append(commentDiffs, fmt.Sprintf("%s comment %q, want %q", keypair[k.Fingerprint], k.Comment, w.Comment))
+		default:
+			options++
 		}
 	}
 	missing := 0
@@ -373,7 +388,7 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 			missing++
 		}
 	}
-	missing -= options
+	missing -= options + comments
 	var parts []string
 	if extra > 0 {
 		parts = append(parts, plural(extra, "key", "keys")+" not in the manifest")
@@ -383,6 +398,9 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 	}
 	if options > 0 {
 		parts = append(parts, plural(options, "key has", "keys have")+" other options")
+	}
+	if comments > 0 {
+		parts = append(parts, plural(comments, "key differs", "keys differ")+" only in the comment ("+strings.Join(commentDiffs, "; ")+")")
 	}
 	if invalid > 0 {
 		parts = append(parts, plural(invalid, "line", "lines")+" that are not keys")

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	winapply "github.com/accessctl/accessctl/internal/reconcile/windows"
 	"strings"
 
 	"github.com/accessctl/accessctl/internal/hoststate"
@@ -108,15 +109,15 @@ func WindowsGuard(changes []Change, login string, loginAdmin bool, loginKeys []s
 		c := op.Windows.Change
 		mine := strings.EqualFold(c.User, login)
 		switch c.Op {
-		case hoststate.WinOpRemoveUser, hoststate.WinOpDisableUser:
+		case winapply.OpRemoveUser, winapply.OpDisableUser:
 			if mine {
 				g.LoginUserRemoved, g.LoginSudoRemoved, g.LoginKeysRemoved = true, true, true
 			}
-		case hoststate.WinOpRemoveMember:
+		case winapply.OpRemoveMember:
 			if mine && c.Group == hoststate.SIDAdministrators {
 				g.LoginSudoRemoved = true
 			}
-		case hoststate.WinOpWriteKeys:
+		case winapply.OpWriteKeys:
 			if c.File == "admin" && loginAdmin && len(loginKeys) > 0 && !holdsAny(c.Content, loginKeys) {
 				g.LoginKeysRemoved = true
 			}

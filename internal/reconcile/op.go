@@ -54,7 +54,7 @@ const (
 	OpSshd          = "linux.sshd"       // Sshd: accessctl's sshd settings, sshd -t, reload, verify
 )
 
-// Windows operation kinds: one per hoststate.WinOp* change of the APPLY script.
+// Windows operation kinds: one per winapply.Op* change of the APPLY script.
 const (
 	OpWindows = "windows.change" // Windows: one change of the Windows change set
 )

@@ -110,6 +110,29 @@ func pullSshd(m *manifest.Manifest, d *Desired, o Options) map[string]string {
 	return map[string]string{"authorizedkeyscommand": PullCommand(signed), "authorizedkeyscommanduser": PullUser}
 }
 
+// pullPlanner plans pull mode on one host: the changes it finds, and the one op that makes
+// them all.
+type pullPlanner struct {
+	p       *linuxPlanner
+	live    *hoststate.Linux
+	lp      hoststate.Pull
+	po      *PullOptions
+	now     time.Time
+	op      *PullOp
+	changed bool
+	pending []pullChange
+}
+
+type pullChange struct {
+	a             Action
+	name, reason  string
+	before, after any
+}
+
+func (q *pullPlanner) add(a Action, _, name, reason string, before, after any) {
+	q.pending = append(q.pending, pullChange{a, name, reason, before, after})
+}
+
 // planPull plans pull mode for d's host: the plug-in, the verify key, the snapshot and the
 // push-era files. Every pull change carries the one op that installs it all.
 func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options, p *linuxPlanner) error {
@@ -120,32 +143,39 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 	if po == nil {
 		po = &PullOptions{MaxAge: DefaultSnapshotMaxAge, Now: o.Now}
 	}
-	now := po.Now
-	if now.IsZero() {
+	if po.Now.IsZero() {
 		return fmt.Errorf("pull mode: no run time given")
 	}
-	lp := live.Pull
-	if !lp.Read {
+	if !live.Pull.Read {
 		return fmt.Errorf("pull mode: the host's read output has no pull-mode facts")
 	}
 	if live.Account(PullUser) == nil {
 		return fmt.Errorf("pull mode: the host has no user %s to run %s as (AuthorizedKeysCommandUser)", PullUser, hoststate.PullKeysBinary)
 	}
-	op := &PullOp{}
-	changed := false
-	type pending struct {
-		a             Action
-		name, reason  string
-		before, after any
+	q := &pullPlanner{p: p, live: live, lp: live.Pull, po: po, now: po.Now, op: &PullOp{}}
+	for _, step := range []func() error{q.binary, q.dir, q.verifyKey, func() error { return q.snapshot(m, d) }} {
+		if err := step(); err != nil {
+			return err
+		}
 	}
-	var cs []pending
-	add := func(a Action, _, name, reason string, before, after any) {
-		cs = append(cs, pending{a, name, reason, before, after})
+	q.pushEra(d, o)
+	if q.changed {
+		q.op.Probe = []string{hoststate.PullKeysBinary, "--snapshot", hoststate.PullSnapshotPath}
+		if po.Signer != nil {
+			q.op.Probe = append(q.op.Probe, "--verify-key", hoststate.PullVerifyKeyPath)
+		}
+		for _, c := range q.pending {
+			p.add(c.a, ResKeys, c.name, c.reason, c.before, c.after, Op{Kind: OpPull, Pull: q.op})
+		}
 	}
+	return nil
+}
 
+// binary: the plug-in, and every directory above it (sshd refuses the command otherwise).
+func (q *pullPlanner) binary() error {
 	// The plug-in, and every directory above it: sshd refuses the command otherwise.
 	for _, dir := range hoststate.PullParents {
-		f, ok := lp.Paths[dir]
+		f, ok := q.lp.Paths[dir]
 		switch {
 		case !ok:
 			return fmt.Errorf("pull mode: %s does not exist on the host", dir)
@@ -155,26 +185,26 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 			return fmt.Errorf("pull mode: %s is owned by uid %d with mode %o; sshd refuses an AuthorizedKeysCommand below a directory that is not root-owned or is group/world-writable", dir, f.UID, f.Mode)
 		}
 	}
-	bin, binOK := lp.Paths[hoststate.PullKeysBinary]
+	bin, binOK := q.lp.Paths[hoststate.PullKeysBinary]
 	if binOK && bin.Type != "regular file" {
 		return fmt.Errorf("pull mode: %s is a %s; apply writes only a regular file there (remove it first)", hoststate.PullKeysBinary, bin.Type)
 	}
-	if po.KeysBinary != nil {
-		want := po.keysBinarySHA256()
+	if q.po.KeysBinary != nil {
+		want := q.po.keysBinarySHA256()
 		switch {
 		case !binOK:
-			add(Create, ResKeys, hoststate.PullKeysBinary, "pull mode: accessctl-keys is not installed; install it from --keys-binary", "", "sha256:"+want[:12])
-		case lp.KeysSHA256 != want:
-			add(Update, ResKeys, hoststate.PullKeysBinary, "pull mode: accessctl-keys differs from --keys-binary", "sha256:"+short(lp.KeysSHA256), "sha256:"+want[:12])
+			q.add(Create, ResKeys, hoststate.PullKeysBinary, "pull mode: accessctl-keys is not installed; install it from --keys-binary", "", "sha256:"+want[:12])
+		case q.lp.KeysSHA256 != want:
+			q.add(Update, ResKeys, hoststate.PullKeysBinary, "pull mode: accessctl-keys differs from --keys-binary", "sha256:"+short(q.lp.KeysSHA256), "sha256:"+want[:12])
 		case !bin.SafeForSshd() || bin.Mode&0o7777 != 0o755:
-			add(Update, ResKeys, hoststate.PullKeysBinary, fmt.Sprintf("pull mode: accessctl-keys is uid %d mode %o; sshd needs it root-owned and not writable by others", bin.UID, bin.Mode), fmt.Sprintf("uid %d mode %o", bin.UID, bin.Mode), "root 755")
+			q.add(Update, ResKeys, hoststate.PullKeysBinary, fmt.Sprintf("pull mode: accessctl-keys is uid %d mode %o; sshd needs it root-owned and not writable by others", bin.UID, bin.Mode), fmt.Sprintf("uid %d mode %o", bin.UID, bin.Mode), "root 755")
 		default:
 			want = ""
 		}
 		if want != "" {
-			op.Binary = po.KeysBinary
-			op.BinarySHA256 = po.keysBinarySHA256()
-			changed = true
+			q.op.Binary = q.po.KeysBinary
+			q.op.BinarySHA256 = q.po.keysBinarySHA256()
+			q.changed = true
 		}
 	} else {
 		switch {
@@ -187,48 +217,63 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 		}
 	}
 
+	return nil
+}
+
+// dir: /etc/accessctl is root's alone, or a writer could swap the snapshot.
+func (q *pullPlanner) dir() error {
 	// /etc/accessctl: root's alone, or a writer could swap the snapshot.
-	if f, ok := lp.Paths[hoststate.PullDir]; !ok {
-		op.MkDir = true
+	if f, ok := q.lp.Paths[hoststate.PullDir]; !ok {
+		q.op.MkDir = true
 	} else if f.Type != "directory" || !f.SafeForSshd() {
 		return fmt.Errorf("pull mode: %s is %s; it must be a directory owned by root and writable only by root", hoststate.PullDir, f.Describe())
 	}
 
+	return nil
+}
+
+// verifyKey: the public half of --sign-key, which the plug-in checks the snapshot with.
+func (q *pullPlanner) verifyKey() error {
 	// The verify key.
-	if po.Signer != nil {
-		want := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(po.Signer.PublicKey()))) + " accessctl-snapshot\n"
-		vk := lp.VerifyKey
+	if q.po.Signer != nil {
+		want := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(q.po.Signer.PublicKey()))) + " accessctl-snapshot\n"
+		vk := q.lp.VerifyKey
 		switch vk.Kind {
 		case hoststate.KindAbsent, "":
-			op.VerifyKey = &want
-			add(Create, ResKeys, hoststate.PullVerifyKeyPath, "pull mode: the snapshot verify key is not installed", "", ssh.FingerprintSHA256(po.Signer.PublicKey()))
+			q.op.VerifyKey = &want
+			q.add(Create, ResKeys, hoststate.PullVerifyKeyPath, "pull mode: the snapshot verify key is not installed", "", ssh.FingerprintSHA256(q.po.Signer.PublicKey()))
 		case hoststate.KindFile:
 			pk, err := snapshot.ParseVerifyKey([]byte(vk.Content))
-			if err != nil || ssh.FingerprintSHA256(pk) != ssh.FingerprintSHA256(po.Signer.PublicKey()) {
+			if err != nil || ssh.FingerprintSHA256(pk) != ssh.FingerprintSHA256(q.po.Signer.PublicKey()) {
 				before := "unreadable"
 				if err == nil {
 					before = ssh.FingerprintSHA256(pk)
 				}
-				op.VerifyKey = &want
-				add(Update, ResKeys, hoststate.PullVerifyKeyPath, "pull mode: the verify key is not the public half of --sign-key", before, ssh.FingerprintSHA256(po.Signer.PublicKey()))
+				q.op.VerifyKey = &want
+				q.add(Update, ResKeys, hoststate.PullVerifyKeyPath, "pull mode: the verify key is not the public half of --sign-key", before, ssh.FingerprintSHA256(q.po.Signer.PublicKey()))
 			}
 		default:
 			return fmt.Errorf("pull mode: %s is a %s; refusing to write through it", hoststate.PullVerifyKeyPath, vk.Kind)
 		}
-		if op.VerifyKey != nil {
-			changed = true
+		if q.op.VerifyKey != nil {
+			q.changed = true
 		}
 	}
 
+	return nil
+}
+
+// snapshot: the manifest compiled for this host, compared by content.
+func (q *pullPlanner) snapshot(m *manifest.Manifest, d *Desired) error {
 	// The snapshot.
-	snap, err := compile.Build(m, d.Host.Name, now, po.ManifestDigest)
+	snap, err := compile.Build(m, d.Host.Name, q.now, q.po.ManifestDigest)
 	if err != nil {
 		return fmt.Errorf("pull mode: %w", err)
 	}
-	if po.MaxAge > 0 {
-		snap.NotAfter = now.Add(po.MaxAge)
+	if q.po.MaxAge > 0 {
+		snap.NotAfter = q.now.Add(q.po.MaxAge)
 	}
-	fresh, err := snapshot.Encode(snap, po.Signer)
+	fresh, err := snapshot.Encode(snap, q.po.Signer)
 	if err != nil {
 		return fmt.Errorf("pull mode: %w", err)
 	}
@@ -236,7 +281,7 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 	reason := ""
 	action := Update
 	before := ""
-	switch ls := lp.Snapshot; ls.Kind {
+	switch ls := q.lp.Snapshot; ls.Kind {
 	case hoststate.KindAbsent, "":
 		action = Create
 		reason = fmt.Sprintf("pull mode: the snapshot is not installed (%s)", plural(len(snap.Users), "user", "users"))
@@ -248,16 +293,24 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 			break
 		}
 		before = describeSnapshot(-1, head.NotAfter)
-		reason = snapshotDrift(snap, head, lp.SnapshotSHA256, po, now)
+		reason = snapshotDrift(snap, head, q.lp.SnapshotSHA256, q.po, q.now)
 	default:
 		return fmt.Errorf("pull mode: %s is a %s; refusing to write through it", hoststate.PullSnapshotPath, ls.Kind)
 	}
 	if reason != "" {
-		add(action, ResKeys, hoststate.PullSnapshotPath, reason, before, after)
-		op.Snapshot = fresh
-		changed = true
+		q.add(action, ResKeys, hoststate.PullSnapshotPath, reason, before, after)
+		q.op.Snapshot = fresh
+		q.changed = true
 	}
 
+	return nil
+}
+
+// pushEra: in a host whose keys all come from the snapshot, an authorized_keys file accessctl
+// wrote earlier would keep letting in keys the manifest has since dropped (sshd reads
+// AuthorizedKeysFile before it asks the plug-in). accessctl's own login keeps its file.
+func (q *pullPlanner) pushEra(d *Desired, o Options) {
+	live := q.live
 	// Push-era files: in a host whose keys all come from the snapshot, an authorized_keys file
 	// accessctl wrote earlier would keep letting in keys the manifest has since dropped (sshd
 	// reads AuthorizedKeysFile before it asks the plug-in). accessctl's own login keeps its file.
@@ -267,23 +320,13 @@ func planPull(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Options
 			if !ok || du.Name == o.Login || f.Kind != hoststate.KindFile || !strings.HasPrefix(f.Content, ManagedHeader+"\n") {
 				continue
 			}
-			op.RemoveKeys = append(op.RemoveKeys, du.Name)
-			delete(p.rec.Keys, du.Name)
-			add(Delete, ResKeys, du.Name, fmt.Sprintf("pull mode: keys of %s come from the snapshot; the authorized_keys file accessctl wrote in push mode is removed", du.Name), plural(countKeys(f), "key", "keys"), "snapshot")
-			changed = true
+			q.op.RemoveKeys = append(q.op.RemoveKeys, du.Name)
+			delete(q.p.rec.Keys, du.Name)
+			q.add(Delete, ResKeys, du.Name, fmt.Sprintf("pull mode: keys of %s come from the snapshot; the authorized_keys file accessctl wrote in push mode is removed", du.Name), plural(countKeys(f), "key", "keys"), "snapshot")
+			q.changed = true
 		}
 	}
 
-	if changed {
-		op.Probe = []string{hoststate.PullKeysBinary, "--snapshot", hoststate.PullSnapshotPath}
-		if po.Signer != nil {
-			op.Probe = append(op.Probe, "--verify-key", hoststate.PullVerifyKeyPath)
-		}
-		for _, c := range cs {
-			p.add(c.a, ResKeys, c.name, c.reason, c.before, c.after, Op{Kind: OpPull, Pull: op})
-		}
-	}
-	return nil
 }
 
 // snapshotDrift says why the live snapshot must be replaced, or "" when it holds what the

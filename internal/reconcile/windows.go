@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	winapply "github.com/accessctl/accessctl/internal/reconcile/windows"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -75,241 +76,72 @@ func PlanWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, path
 	return hp
 }
 
+// Windows APPLY phases: each op belongs to the change added right after it; the phase orders
+// APPLY (accounts and grants first, then keys, then disabling and removing grants, then removing
+// accounts).
+const (
+	winFirst = iota
+	winKeys
+	winLater
+	winRemovals
+)
+
+// winPlanner collects one Windows host's changes, each with its windows.change ops.
+type winPlanner struct {
+	m       *manifest.Manifest
+	d       *Desired
+	live    *hoststate.Windows
+	o       Options
+	hp      *HostPlan
+	rec     hoststate.WinRecord
+	queued  []winQueued
+	pending []Op
+	secrets map[string]*SecretRef
+	// adminKeys are the keys of desired administrators (administrators_authorized_keys).
+	adminKeys []desiredKey
+	// adminNames are the desired administrators; adminOwner maps each admin key's fingerprint
+	// to the administrators it is bound to (foreign-access findings).
+	adminNames []string
+	adminOwner map[string][]string
+}
+
+type winQueued struct {
+	phase, seq int
+	op         *WindowsOp
+}
+
+// op queues one APPLY change; it belongs to the next change added.
+func (p *winPlanner) op(phase int, c winapply.Change) {
+	wo := &WindowsOp{Change: c}
+	if ref := p.secrets[c.User]; ref != nil && (c.Op == winapply.OpCreateUser || c.Op == winapply.OpSetPassword) {
+		wo.Secret, wo.Stamp = ref, p.rec.Passwords[c.User]
+	}
+	p.queued = append(p.queued, winQueued{phase, len(p.queued), wo})
+	p.pending = append(p.pending, Op{Kind: OpWindows, Windows: wo})
+}
+
+func (p *winPlanner) add(a Action, res, name, reason string, before, after any) {
+	p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: a, Resource: res, Name: name, Reason: reason, Before: before, After: after, Ops: p.pending})
+	p.pending = nil
+}
+
 // planWindows adds the changes of a Windows host to hp, each carrying its windows.change ops
 // numbered in the order APPLY makes them, and returns the state record as it will be.
 func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Options, hp *HostPlan) (*hoststate.WinRecord, error) {
 	if live.RecordError != "" {
 		return nil, fmt.Errorf("accessctl's state file is unusable: %s", live.RecordError)
 	}
-	admins := live.Group(hoststate.SIDAdministrators)
-	rdp := live.Group(hoststate.SIDRemoteDesktopUsers)
-	rec := copyWinRecord(live.Record)
-	// Each op belongs to the change added right after it; phase orders APPLY (accounts and
-	// grants first, then keys, then disabling and removing grants, then removing accounts).
-	const (
-		first = iota
-		keyOps
-		later
-		removals
-	)
-	type queued struct {
-		phase, seq int
-		op         *WindowsOp
-	}
-	var all []queued
-	var pending []Op
-	secrets := map[string]*SecretRef{}
-	op := func(phase int, c hoststate.WinChange) *WindowsOp {
-		wo := &WindowsOp{Change: c}
-		if ref := secrets[c.User]; ref != nil && (c.Op == hoststate.WinOpCreateUser || c.Op == hoststate.WinOpSetPassword) {
-			wo.Secret, wo.Stamp = ref, rec.Passwords[c.User]
-		}
-		all = append(all, queued{phase, len(all), wo})
-		pending = append(pending, Op{Kind: OpWindows, Windows: wo})
-		return wo
-	}
-	add := func(a Action, res, name, reason string, before, after any) {
-		hp.Changes = append(hp.Changes, Change{Host: hp.Name, Action: a, Resource: res, Name: name, Reason: reason, Before: before, After: after, Ops: pending})
-		pending = nil
-	}
-	groupWord := func(g *hoststate.WinGroup) string { return fmt.Sprintf("%s (%s)", g.Name, g.SID) }
-
-	desiredAdmin := map[string]bool{}
-	var adminKeys []desiredKey
-	var adminNames []string             // desired administrators
-	adminOwner := map[string][]string{} // admin key fingerprint -> the administrators it is bound to
+	p := &winPlanner{m: m, d: d, live: live, o: o, hp: hp, rec: copyWinRecord(live.Record), secrets: map[string]*SecretRef{}}
 	for _, du := range d.Users {
-		name := du.Name
-		if !hoststate.ValidWinUserName(name) {
-			return nil, fmt.Errorf("user %s: a Windows account name has at most %d characters", name, hoststate.WinMaxUserName)
-		}
-		admin := du.Sudo != "" && du.Sudo != manifest.SudoNone
-		desiredAdmin[name] = admin
-		enabled := du.State != manifest.StateLocked
-		hasSecret := false
-		if du.Password != nil {
-			if du.Password.Hash != "" {
-				return nil, fmt.Errorf("user %s: a password hash cannot be set on Windows; give the password by env or file", name)
-			}
-			lookup := o.LookupEnv
-			if lookup == nil {
-				lookup = func(string) (string, bool) { return "", false }
-			}
-			// Read it now, so a missing variable fails the plan, not the apply.
-			pw, err := m.Secret(du.Password, lookup)
-			if err != nil {
-				return nil, fmt.Errorf("user %s: %w", name, err)
-			}
-			ref := &SecretRef{Env: du.Password.Env}
-			if f := du.Password.File; f != "" {
-				if !filepath.IsAbs(f) {
-					f = filepath.Join(m.Dir, f)
-				}
-				if abs, err := filepath.Abs(f); err == nil {
-					f = abs
-				}
-				ref.File = f
-			}
-			secrets[name] = ref
-			hasSecret = true
-			old := live.Record.Passwords[name]
-			if verifyStamp(old, pw) {
-				rec.Passwords[name] = old
-			} else {
-				stamp, err := newStamp(pw)
-				if err != nil {
-					return nil, err
-				}
-				rec.Passwords[name] = stamp
-			}
-			if lu := live.User(name); lu != nil && !verifyStamp(old, pw) {
-				why := "the password was not set by accessctl"
-				if old != "" {
-					why = "the manifest's password differs from the one accessctl set"
-				}
-				op(first, hoststate.WinChange{Op: hoststate.WinOpSetPassword, User: name})
-				add(Update, ResPassword, name, why, "differs", "set")
-			}
-		}
-		lu := live.User(name)
-		if lu == nil {
-			op(first, hoststate.WinChange{Op: hoststate.WinOpCreateUser, User: name, FullName: du.FullName, Description: winDescription, Disabled: !enabled})
-			state := "enabled"
-			if !enabled {
-				state = "locked"
-			}
-			how := "without a password"
-			if hasSecret {
-				how = "with the manifest's password"
-			}
-			add(Create, ResUser, name, fmt.Sprintf("%s is desired on %s; local account created %s", name, d.Host.Name, how), "", state)
-			rec.Created = appendUnique(rec.Created, name)
-		} else {
-			if lu.FullName != du.FullName {
-				op(first, hoststate.WinChange{Op: hoststate.WinOpSetUser, User: name, FullName: du.FullName, Description: lu.Description})
-				add(Update, ResUser, name, "full name differs", orNone(lu.FullName), orNone(du.FullName))
-			}
-			switch {
-			case enabled && !lu.Enabled:
-				op(first, hoststate.WinChange{Op: hoststate.WinOpEnableUser, User: name})
-				add(Update, ResUser, name, fmt.Sprintf("%s is disabled; the manifest says present", name), "disabled", "enabled")
-			case !enabled && lu.Enabled:
-				op(later, hoststate.WinChange{Op: hoststate.WinOpDisableUser, User: name})
-				add(Update, ResUser, name, fmt.Sprintf("%s is locked in the manifest: the account is disabled", name), "enabled", "locked")
-			}
-		}
-		sid := ""
-		if lu != nil {
-			sid = lu.SID
-		}
-		member := func(g *hoststate.WinGroup, want bool, res, what string) {
-			has := sid != "" && g.HasMember(sid)
-			switch {
-			case want && !has:
-				op(first, hoststate.WinChange{Op: hoststate.WinOpAddMember, User: name, Group: g.SID})
-				add(Create, res, memberName(res, name, g), fmt.Sprintf("%s %s in the manifest: member of %s", name, what, groupWord(g)), "", g.SID)
-			case !want && has:
-				op(later, hoststate.WinChange{Op: hoststate.WinOpRemoveMember, User: name, Group: g.SID, SID: sid})
-				add(Delete, res, memberName(res, name, g), fmt.Sprintf("%s is a member of %s; the manifest does not grant it", name, groupWord(g)), g.SID, "")
-			}
-		}
-		member(admins, admin, ResSudo, "has sudo")
-		member(rdp, du.RDP, ResGroup, "has rdp")
-
-		if !d.PushKeys {
-			continue
-		}
-		rec.Keys[name] = installed(du.Keys)
-		if admin {
-			adminKeys = append(adminKeys, du.Keys...)
-			adminNames = append(adminNames, name)
-			for _, k := range du.Keys {
-				adminOwner[k.Fingerprint] = append(adminOwner[k.Fingerprint], name)
-			}
-			continue
-		}
-		cur := hoststate.WinKeyFile{Kind: hoststate.KindAbsent}
-		if f, ok := live.UserKeys[name]; ok {
-			cur = f
-		}
-		if len(du.Keys) == 0 && cur.Kind != hoststate.KindFile {
-			continue
-		}
-		want := authorizedKeysText(du.Keys)
-		if reason, a, fix, ok := winKeysChange(name, want, cur); !ok {
-			op(keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: name, File: "user", Content: want, FixACL: fix})
-			add(a, ResKeys, name, reason, keyCount(cur), plural(len(du.Keys), "key", "keys"))
+		if err := p.planUser(du); err != nil {
+			return nil, err
 		}
 	}
-
-	// Accounts to remove: absent in the manifest, or created by accessctl and no longer desired.
-	desired := map[string]bool{}
-	for _, du := range d.Users {
-		desired[du.Name] = true
-	}
-	var gone []string
-	for _, u := range live.Users {
-		name := strings.ToLower(u.Name)
-		_, absent := d.Absent[name]
-		if desired[name] || !(absent || rec.CreatedUser(name)) {
-			continue
-		}
-		if !hoststate.ValidWinUserName(name) {
-			continue
-		}
-		op(removals, hoststate.WinChange{Op: hoststate.WinOpRemoveUser, User: name})
-		why := fmt.Sprintf("%s is absent in the manifest", name)
-		if !absent {
-			why = fmt.Sprintf("accessctl created %s, and no group of %s lists it now", name, d.Host.Name)
-		}
-		add(Delete, ResUser, name, why+"; the profile directory is kept", "present", "")
-		gone = append(gone, name)
-	}
-	for _, name := range gone {
-		rec.Created = removeString(rec.Created, name)
-		delete(rec.Keys, name)
-		delete(rec.Passwords, name)
-	}
-
-	// administrators_authorized_keys: the desired admins' keys, plus keys accessctl did not
-	// install (the login's own key, say), which it never removes.
+	p.planRemovals()
 	if d.PushKeys {
-		mine := map[string]bool{}
-		for _, ks := range live.Record.Keys {
-			for _, k := range ks {
-				mine[k.Fingerprint] = true
-			}
-		}
-		wantFP := map[string]bool{}
-		for _, k := range adminKeys {
-			wantFP[k.Fingerprint] = true
-		}
-		var foreign []desiredKey
-		if live.AdminKeys.Kind == hoststate.KindFile {
-			parsed, _ := hoststate.ParseAuthorizedKeys(live.AdminKeys.Content)
-			for _, k := range parsed {
-				if !mine[k.Fingerprint] && !wantFP[k.Fingerprint] {
-					foreign = append(foreign, desiredKey{Fingerprint: k.Fingerprint, Line: k.Line})
-					wantFP[k.Fingerprint] = true
-				}
-			}
-		}
-		hp.Findings = append(hp.Findings, windowsAdminKeyFindings(adminNames, adminOwner, foreign)...)
-		all := append(foreign, dedupeKeys(adminKeys)...)
-		if len(all) > 0 || live.AdminKeys.Kind == hoststate.KindFile {
-			want := authorizedKeysText(all)
-			if reason, a, fix, ok := winKeysChange("administrators", want, live.AdminKeys); !ok {
-				op(keyOps, hoststate.WinChange{Op: hoststate.WinOpWriteKeys, File: "admin", Content: want, FixACL: fix})
-				if len(foreign) > 0 {
-					reason += fmt.Sprintf("; %s not installed by accessctl kept", plural(len(foreign), "key", "keys"))
-				}
-				add(a, ResKeys, "administrators_authorized_keys", reason, keyCount(live.AdminKeys), plural(len(all), "key", "keys"))
-			}
-		}
+		p.planAdminKeys()
 	}
 	hp.Guard = WindowsGuard(hp.Changes, windowsLogin(live), live.Group(hoststate.SIDAdministrators).HasMember(live.Login.SID), o.LoginKeys)
-
-	// Unmanaged human accounts.
 	for _, u := range live.Users {
 		n := strings.ToLower(u.Name)
 		if u.Human() && !d.Named[n] && !live.Record.CreatedUser(n) && u.SID != live.Login.SID {
@@ -317,8 +149,13 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 		}
 	}
 	sort.Strings(hp.Unmanaged)
+	p.number()
+	return &p.rec, nil
+}
 
-	// Number the changes in the order APPLY makes them.
+// number gives the queued changes their APPLY order.
+func (p *winPlanner) number() {
+	all := p.queued
 	sort.SliceStable(all, func(i, j int) bool {
 		if all[i].phase != all[j].phase {
 			return all[i].phase < all[j].phase
@@ -328,7 +165,220 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 	for i, q := range all {
 		q.op.Change.ID = i + 1
 	}
-	return &rec, nil
+}
+
+// planUser plans one desired user: password, account, group memberships and key file.
+func (p *winPlanner) planUser(du desiredUser) error {
+	name := du.Name
+	if !hoststate.ValidWinUserName(name) {
+		return fmt.Errorf("user %s: a Windows account name has at most %d characters", name, hoststate.WinMaxUserName)
+	}
+	hasSecret, err := p.planPassword(du)
+	if err != nil {
+		return err
+	}
+	lu := p.live.User(name)
+	p.planAccount(du, lu, hasSecret)
+	admin := du.Sudo != "" && du.Sudo != manifest.SudoNone
+	sid := ""
+	if lu != nil {
+		sid = lu.SID
+	}
+	p.member(name, sid, p.live.Group(hoststate.SIDAdministrators), admin, ResSudo, "has sudo")
+	p.member(name, sid, p.live.Group(hoststate.SIDRemoteDesktopUsers), du.RDP, ResGroup, "has rdp")
+	if !p.d.PushKeys {
+		return nil
+	}
+	p.rec.Keys[name] = installed(du.Keys)
+	if admin {
+		p.adminKeys = append(p.adminKeys, du.Keys...)
+		p.adminNames = append(p.adminNames, name)
+		if p.adminOwner == nil {
+			p.adminOwner = map[string][]string{}
+		}
+		for _, k := range du.Keys {
+			p.adminOwner[k.Fingerprint] = append(p.adminOwner[k.Fingerprint], name)
+		}
+		return nil
+	}
+	p.planUserKeys(du)
+	return nil
+}
+
+// planPassword reads the user's password now (a missing variable fails the plan, not the
+// apply), records its salted stamp, and plans setting it on an existing account when the stamp
+// accessctl recorded does not verify. The op names the source, never the password.
+func (p *winPlanner) planPassword(du desiredUser) (bool, error) {
+	name := du.Name
+	if du.Password == nil {
+		return false, nil
+	}
+	if du.Password.Hash != "" {
+		return false, fmt.Errorf("user %s: a password hash cannot be set on Windows; give the password by env or file", name)
+	}
+	lookup := p.o.LookupEnv
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	pw, err := p.m.Secret(du.Password, lookup)
+	if err != nil {
+		return false, fmt.Errorf("user %s: %w", name, err)
+	}
+	ref := &SecretRef{Env: du.Password.Env}
+	if f := du.Password.File; f != "" {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(p.m.Dir, f)
+		}
+		if abs, err := filepath.Abs(f); err == nil {
+			f = abs
+		}
+		ref.File = f
+	}
+	p.secrets[name] = ref
+	old := p.live.Record.Passwords[name]
+	if verifyStamp(old, pw) {
+		p.rec.Passwords[name] = old
+		return true, nil
+	}
+	stamp, err := newStamp(pw)
+	if err != nil {
+		return false, err
+	}
+	p.rec.Passwords[name] = stamp
+	if p.live.User(name) != nil {
+		why := "the password was not set by accessctl"
+		if old != "" {
+			why = "the manifest's password differs from the one accessctl set"
+		}
+		p.op(winFirst, winapply.Change{Op: winapply.OpSetPassword, User: name})
+		p.add(Update, ResPassword, name, why, "differs", "set")
+	}
+	return true, nil
+}
+
+// planAccount plans creating the account, or its full name and enabled state.
+func (p *winPlanner) planAccount(du desiredUser, lu *hoststate.WinUser, hasSecret bool) {
+	name := du.Name
+	enabled := du.State != manifest.StateLocked
+	if lu == nil {
+		p.op(winFirst, winapply.Change{Op: winapply.OpCreateUser, User: name, FullName: du.FullName, Description: winDescription, Disabled: !enabled})
+		state := "enabled"
+		if !enabled {
+			state = "locked"
+		}
+		how := "without a password"
+		if hasSecret {
+			how = "with the manifest's password"
+		}
+		p.add(Create, ResUser, name, fmt.Sprintf("%s is desired on %s; local account created %s", name, p.d.Host.Name, how), "", state)
+		p.rec.Created = appendUnique(p.rec.Created, name)
+		return
+	}
+	if lu.FullName != du.FullName {
+		p.op(winFirst, winapply.Change{Op: winapply.OpSetUser, User: name, FullName: du.FullName, Description: lu.Description})
+		p.add(Update, ResUser, name, "full name differs", orNone(lu.FullName), orNone(du.FullName))
+	}
+	switch {
+	case enabled && !lu.Enabled:
+		p.op(winFirst, winapply.Change{Op: winapply.OpEnableUser, User: name})
+		p.add(Update, ResUser, name, fmt.Sprintf("%s is disabled; the manifest says present", name), "disabled", "enabled")
+	case !enabled && lu.Enabled:
+		p.op(winLater, winapply.Change{Op: winapply.OpDisableUser, User: name})
+		p.add(Update, ResUser, name, fmt.Sprintf("%s is locked in the manifest: the account is disabled", name), "enabled", "locked")
+	}
+}
+
+// member plans the user's membership of g (by SID) as want says.
+func (p *winPlanner) member(name, sid string, g *hoststate.WinGroup, want bool, res, what string) {
+	has := sid != "" && g.HasMember(sid)
+	word := fmt.Sprintf("%s (%s)", g.Name, g.SID)
+	switch {
+	case want && !has:
+		p.op(winFirst, winapply.Change{Op: winapply.OpAddMember, User: name, Group: g.SID})
+		p.add(Create, res, memberName(res, name, g), fmt.Sprintf("%s %s in the manifest: member of %s", name, what, word), "", g.SID)
+	case !want && has:
+		p.op(winLater, winapply.Change{Op: winapply.OpRemoveMember, User: name, Group: g.SID, SID: sid})
+		p.add(Delete, res, memberName(res, name, g), fmt.Sprintf("%s is a member of %s; the manifest does not grant it", name, word), g.SID, "")
+	}
+}
+
+// planUserKeys plans a non-administrator's %USERPROFILE%\.ssh\authorized_keys.
+func (p *winPlanner) planUserKeys(du desiredUser) {
+	cur := hoststate.WinKeyFile{Kind: hoststate.KindAbsent}
+	if f, ok := p.live.UserKeys[du.Name]; ok {
+		cur = f
+	}
+	if len(du.Keys) == 0 && cur.Kind != hoststate.KindFile {
+		return
+	}
+	want := authorizedKeysText(du.Keys)
+	if reason, a, fix, ok := winKeysChange(du.Name, want, cur); !ok {
+		p.op(winKeys, winapply.Change{Op: winapply.OpWriteKeys, User: du.Name, File: "user", Content: want, FixACL: fix})
+		p.add(a, ResKeys, du.Name, reason, keyCount(cur), plural(len(du.Keys), "key", "keys"))
+	}
+}
+
+// planRemovals: accounts absent in the manifest, or created by accessctl and no longer desired.
+func (p *winPlanner) planRemovals() {
+	desired := map[string]bool{}
+	for _, du := range p.d.Users {
+		desired[du.Name] = true
+	}
+	for _, u := range p.live.Users {
+		name := strings.ToLower(u.Name)
+		_, absent := p.d.Absent[name]
+		if desired[name] || !(absent || p.rec.CreatedUser(name)) || !hoststate.ValidWinUserName(name) {
+			continue
+		}
+		p.op(winRemovals, winapply.Change{Op: winapply.OpRemoveUser, User: name})
+		why := fmt.Sprintf("%s is absent in the manifest", name)
+		if !absent {
+			why = fmt.Sprintf("accessctl created %s, and no group of %s lists it now", name, p.d.Host.Name)
+		}
+		p.add(Delete, ResUser, name, why+"; the profile directory is kept", "present", "")
+		p.rec.Created = removeString(p.rec.Created, name)
+		delete(p.rec.Keys, name)
+		delete(p.rec.Passwords, name)
+	}
+}
+
+// planAdminKeys: administrators_authorized_keys holds the desired admins' keys, plus keys
+// accessctl did not install (the login's own key, say), which it never removes.
+func (p *winPlanner) planAdminKeys() {
+	live := p.live
+	mine := map[string]bool{}
+	for _, ks := range live.Record.Keys {
+		for _, k := range ks {
+			mine[k.Fingerprint] = true
+		}
+	}
+	wantFP := map[string]bool{}
+	for _, k := range p.adminKeys {
+		wantFP[k.Fingerprint] = true
+	}
+	var foreign []desiredKey
+	if live.AdminKeys.Kind == hoststate.KindFile {
+		parsed, _ := hoststate.ParseAuthorizedKeys(live.AdminKeys.Content)
+		for _, k := range parsed {
+			if !mine[k.Fingerprint] && !wantFP[k.Fingerprint] {
+				foreign = append(foreign, desiredKey{Fingerprint: k.Fingerprint, Line: k.Line})
+				wantFP[k.Fingerprint] = true
+			}
+		}
+	}
+	p.hp.Findings = append(p.hp.Findings, windowsAdminKeyFindings(p.adminNames, p.adminOwner, foreign)...)
+	all := append(foreign, dedupeKeys(p.adminKeys)...)
+	if len(all) == 0 && live.AdminKeys.Kind != hoststate.KindFile {
+		return
+	}
+	want := authorizedKeysText(all)
+	if reason, a, fix, ok := winKeysChange("administrators", want, live.AdminKeys); !ok {
+		p.op(winKeys, winapply.Change{Op: winapply.OpWriteKeys, File: "admin", Content: want, FixACL: fix})
+		if len(foreign) > 0 {
+			reason += fmt.Sprintf("; %s not installed by accessctl kept", plural(len(foreign), "key", "keys"))
+		}
+		p.add(a, ResKeys, "administrators_authorized_keys", reason, keyCount(live.AdminKeys), plural(len(all), "key", "keys"))
+	}
 }
 
 // winLogin is the lower-case name of the account the host says accessctl logged in as.
@@ -449,8 +499,8 @@ func verifyStamp(stamp, pw string) bool {
 // sources (lookupEnv for env, the file for file) and must match the stamp the plan was made
 // with: a password changed since the plan is refused. It holds plaintext passwords: send it,
 // then drop it.
-func WindowsChangeSet(hp *HostPlan, now time.Time, lookupEnv func(string) (string, bool)) (*hoststate.WinChangeSet, error) {
-	set := &hoststate.WinChangeSet{FormatVersion: "1"}
+func WindowsChangeSet(hp *HostPlan, now time.Time, lookupEnv func(string) (string, bool)) (*winapply.ChangeSet, error) {
+	set := &winapply.ChangeSet{FormatVersion: "1"}
 	var ops []*WindowsOp
 	for _, op := range allOps(hp.Changes) {
 		if op.Kind != OpWindows || op.Windows == nil {
@@ -487,7 +537,7 @@ func WindowsChangeSet(hp *HostPlan, now time.Time, lookupEnv func(string) (strin
 	if err != nil {
 		return nil, err
 	}
-	set.Changes = append(set.Changes, hoststate.WinChange{ID: len(set.Changes) + 1, Op: hoststate.WinOpWriteState, Content: string(b) + "\n"})
+	set.Changes = append(set.Changes, winapply.Change{ID: len(set.Changes) + 1, Op: winapply.OpWriteState, Content: string(b) + "\n"})
 	return set, nil
 }
 
@@ -511,7 +561,7 @@ func ApplyWindowsHost(ctx context.Context, hp *HostPlan, live *hoststate.Windows
 		res.Outcome, res.Err = Failed, err
 		return res
 	}
-	rep, err := hoststate.ApplyWindows(ctx, conn, set)
+	rep, err := winapply.Apply(ctx, conn, set)
 	for i := range set.Changes {
 		set.Changes[i].Password = ""
 	}
@@ -525,7 +575,7 @@ func ApplyWindowsHost(ctx context.Context, hp *HostPlan, live *hoststate.Windows
 	}
 	if err := checkWinWayIn(ctx, redial); err != nil {
 		inv := inverseWin(live, set, rep)
-		rrep, rerr := hoststate.ApplyWindows(ctx, conn, inv)
+		rrep, rerr := winapply.Apply(ctx, conn, inv)
 		if rerr != nil || rrep == nil || !rrep.OK {
 			res.Outcome = Failed
 			res.Err = fmt.Errorf("after the change accessctl could not log in again (%v) and the rollback failed", err)
@@ -541,15 +591,15 @@ func ApplyWindowsHost(ctx context.Context, hp *HostPlan, live *hoststate.Windows
 
 // winFailure turns a failed APPLY report into an outcome and an error that says exactly what
 // failed and what remained.
-func winFailure(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) (Outcome, error) {
+func winFailure(set *winapply.ChangeSet, rep *winapply.ApplyReport) (Outcome, error) {
 	var failed string
 	var left []string
 	for i, r := range rep.Results {
 		c := set.Changes[min(i, len(set.Changes)-1)]
 		switch r.Status {
-		case hoststate.WinFailed:
+		case winapply.Failed:
 			failed = fmt.Sprintf("%s %s: %s", c.Op, describe(c), r.Error)
-		case hoststate.WinNotRolledBack:
+		case winapply.NotRolledBack:
 			left = append(left, fmt.Sprintf("%s %s (%s)", c.Op, describe(c), r.Error))
 		}
 	}
@@ -560,11 +610,11 @@ func winFailure(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) (Out
 	return RolledBack, fmt.Errorf("%w; rolled back", err)
 }
 
-func notUndone(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) string {
+func notUndone(set *winapply.ChangeSet, rep *winapply.ApplyReport) string {
 	var left []string
 	for i, r := range rep.Results {
 		c := set.Changes[i]
-		if _, never := hoststate.WinNotUndoable[c.Op]; never && r.Status == hoststate.WinDone {
+		if _, never := winapply.NotUndoable[c.Op]; never && r.Status == winapply.Done {
 			left = append(left, c.Op+" "+describe(c))
 		}
 	}
@@ -574,11 +624,11 @@ func notUndone(set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) strin
 	return " except " + strings.Join(left, ", ") + " (cannot be undone)"
 }
 
-func describe(c hoststate.WinChange) string {
+func describe(c winapply.Change) string {
 	switch {
-	case c.Op == hoststate.WinOpWriteKeys && c.File == "admin":
+	case c.Op == winapply.OpWriteKeys && c.File == "admin":
 		return "administrators_authorized_keys"
-	case c.Op == hoststate.WinOpWriteState:
+	case c.Op == winapply.OpWriteState:
 		return "state.json"
 	case c.Group != "":
 		return c.User + " in " + c.Group
@@ -587,48 +637,48 @@ func describe(c hoststate.WinChange) string {
 }
 
 // inverse undoes the changes a successful APPLY made, from the live state the plan was made from.
-func inverseWin(live *hoststate.Windows, set *hoststate.WinChangeSet, rep *hoststate.WinApplyReport) *hoststate.WinChangeSet {
-	inv := &hoststate.WinChangeSet{FormatVersion: "1"}
-	addInv := func(c hoststate.WinChange) {
+func inverseWin(live *hoststate.Windows, set *winapply.ChangeSet, rep *winapply.ApplyReport) *winapply.ChangeSet {
+	inv := &winapply.ChangeSet{FormatVersion: "1"}
+	addInv := func(c winapply.Change) {
 		c.ID = len(inv.Changes) + 1
 		inv.Changes = append(inv.Changes, c)
 	}
 	for i := len(set.Changes) - 1; i >= 0; i-- {
 		c := set.Changes[i]
-		if i >= len(rep.Results) || rep.Results[i].Status != hoststate.WinDone {
+		if i >= len(rep.Results) || rep.Results[i].Status != winapply.Done {
 			continue
 		}
 		switch c.Op {
-		case hoststate.WinOpCreateUser:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpRemoveUser, User: c.User})
-		case hoststate.WinOpSetUser:
+		case winapply.OpCreateUser:
+			addInv(winapply.Change{Op: winapply.OpRemoveUser, User: c.User})
+		case winapply.OpSetUser:
 			if u := live.User(c.User); u != nil {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpSetUser, User: c.User, FullName: u.FullName, Description: u.Description})
+				addInv(winapply.Change{Op: winapply.OpSetUser, User: c.User, FullName: u.FullName, Description: u.Description})
 			}
-		case hoststate.WinOpEnableUser:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpDisableUser, User: c.User})
-		case hoststate.WinOpDisableUser:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpEnableUser, User: c.User})
-		case hoststate.WinOpAddMember:
+		case winapply.OpEnableUser:
+			addInv(winapply.Change{Op: winapply.OpDisableUser, User: c.User})
+		case winapply.OpDisableUser:
+			addInv(winapply.Change{Op: winapply.OpEnableUser, User: c.User})
+		case winapply.OpAddMember:
 			if u := live.User(c.User); u != nil {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpRemoveMember, User: c.User, Group: c.Group, SID: u.SID})
+				addInv(winapply.Change{Op: winapply.OpRemoveMember, User: c.User, Group: c.Group, SID: u.SID})
 			}
-		case hoststate.WinOpRemoveMember:
-			addInv(hoststate.WinChange{Op: hoststate.WinOpAddMember, User: c.User, Group: c.Group})
-		case hoststate.WinOpWriteKeys:
+		case winapply.OpRemoveMember:
+			addInv(winapply.Change{Op: winapply.OpAddMember, User: c.User, Group: c.Group})
+		case winapply.OpWriteKeys:
 			old := live.AdminKeys
 			if c.File == "user" {
 				old = live.UserKeys[c.User]
 			}
 			if old.Kind == hoststate.KindFile {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: c.User, File: c.File, Content: old.Content, FixACL: true})
+				addInv(winapply.Change{Op: winapply.OpWriteKeys, User: c.User, File: c.File, Content: old.Content, FixACL: true})
 			} else {
 				// Nothing was there: leave a file with no keys (APPLY does not delete key files).
-				addInv(hoststate.WinChange{Op: hoststate.WinOpWriteKeys, User: c.User, File: c.File, Content: ManagedHeader + "\n", FixACL: true})
+				addInv(winapply.Change{Op: winapply.OpWriteKeys, User: c.User, File: c.File, Content: ManagedHeader + "\n", FixACL: true})
 			}
-		case hoststate.WinOpWriteState:
+		case winapply.OpWriteState:
 			if live.State.Kind == hoststate.KindFile {
-				addInv(hoststate.WinChange{Op: hoststate.WinOpWriteState, Content: live.State.Content})
+				addInv(winapply.Change{Op: winapply.OpWriteState, Content: live.State.Content})
 			}
 		}
 	}
@@ -650,7 +700,7 @@ func checkWinWayIn(ctx context.Context, redial Redial) error {
 		return fmt.Errorf("privileged no-op: %w", err)
 	}
 	if code != 0 {
-		return fmt.Errorf("privileged no-op exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
+		return fmt.Errorf("privileged no-op exited with status %d: %s", code, hoststate.Bounded(stderr.String()))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	winapply "github.com/accessctl/accessctl/internal/reconcile/windows"
 	"net/url"
 	"strconv"
 	"strings"
@@ -106,7 +107,7 @@ func TestWindowsPlanApplyAgainstSimulator(t *testing.T) {
 	}
 	red := set.Redacted()
 	for i := range red.Changes { // salted stamps differ per run
-		if red.Changes[i].Op == hoststate.WinOpWriteState {
+		if red.Changes[i].Op == winapply.OpWriteState {
 			red.Changes[i].Content = "<state.json>"
 		}
 	}
@@ -172,7 +173,7 @@ func TestWindowsRollbackOnFailedChange(t *testing.T) {
 	m := winManifest(t, winHost("win-2"))
 	wp := planWin(t, f, m)
 	before := f.host.Users()
-	f.host.FailOn(hoststate.WinOpAddMember, "bob", "Zugriff verweigert (SIMULATOR fault)")
+	f.host.FailOn(winapply.OpAddMember, "bob", "Zugriff verweigert (SIMULATOR fault)")
 	ctx := context.Background()
 	conn, _ := f.dial(ctx)
 	res := ApplyHost(ctx, wp, wp.Live, conn, f.dial, ApplyOptions{Login: winLogin, Now: time.Now(), LookupEnv: winEnv})

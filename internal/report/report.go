@@ -32,6 +32,9 @@ type Options struct {
 	// without findings show as passed. Nil means the built-in catalogue, Rules.
 	// Rule ids that appear only in findings (user policies) are rendered all the same.
 	Rules []RuleInfo
+	// Checked says what was checked ("4 users, 5 key pairs, 3 host groups, 6 hosts, 14 rules");
+	// the text format puts it before its closing summary. Empty: the summary alone.
+	Checked string
 }
 
 // Summary counts findings by severity, as in SPEC §5.

@@ -69,6 +69,9 @@ func renderText(w io.Writer, findings []Finding, opts Options) error {
 	}
 	s := Count(findings)
 	line := summaryLine(s)
+	if opts.Checked != "" {
+		line = oneLine(opts.Checked) + ": " + line
+	}
 	switch {
 	case s.Deny > 0:
 		line = paint(line, ansiRed)

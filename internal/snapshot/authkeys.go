@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -44,12 +45,34 @@ func AuthorizedKeys(args []string, stdout, stderr io.Writer, now time.Time) int 
 			"snapshot is missing, unreadable, malformed, past its notAfter or (with --verify-key)\n"+
 			"not validly signed,\n"+
 			"prints nothing and exits 1. Exit 4: usage error.\n\nFlags:\n")
-		fl.PrintDefaults()
+		fl.VisitAll(func(f *flag.Flag) {
+			ph, usage := flag.UnquoteUsage(f)
+			if f.DefValue != "" {
+				usage += " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(w, "  --%-22s %s\n", f.Name+" "+ph, usage)
+		})
+		fmt.Fprintf(w, "  %-24s %s\n", "-h, --help", "show this help")
 	}
-	if err := fl.Parse(args); err != nil {
+	// The flag package prints its own error and the usage; --help goes to stdout, once.
+	fl.SetOutput(io.Discard)
+	err := fl.Parse(args)
+	fl.SetOutput(stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fl.SetOutput(stdout)
+			fl.Usage()
 			return ExitOK
 		}
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			msg = "unknown flag -" + name
+			if len(name) > 1 {
+				msg = "unknown flag --" + name
+			}
+		}
+		fmt.Fprintf(stderr, "%serror: %s\n", msgPrefix, msg)
+		fmt.Fprintf(stderr, "%shint: see 'accessctl-keys --help'\n", msgPrefix)
 		return ExitUsageErr
 	}
 	if fl.NArg() != 1 {

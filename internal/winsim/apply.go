@@ -3,6 +3,7 @@ package winsim
 import (
 	"errors"
 	"fmt"
+	winapply "github.com/accessctl/accessctl/internal/reconcile/windows"
 	"regexp"
 	"strings"
 
@@ -11,24 +12,24 @@ import (
 
 // Apply is what the APPLY script does, on the model: the same diff-first semantics, the same
 // guard against removing the login, the same reverse-order rollback and the same report.
-func (h *Host) Apply(loginSID string, set hoststate.WinChangeSet) hoststate.WinApplyReport {
+func (h *Host) Apply(loginSID string, set winapply.ChangeSet) winapply.ApplyReport {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.Applied++
-	rep := hoststate.WinApplyReport{FormatVersion: "1", OK: true, Results: []hoststate.WinResult{}, RollbackErrors: []string{}}
+	rep := winapply.ApplyReport{FormatVersion: "1", OK: true, Results: []winapply.Result{}, RollbackErrors: []string{}}
 	var undo []func() error
 	var undoIdx []int
 	failed := false
 	for _, c := range set.Changes {
-		r := hoststate.WinResult{ID: c.ID, Op: c.Op, Status: hoststate.WinSkipped}
+		r := winapply.Result{ID: c.ID, Op: c.Op, Status: winapply.Skipped}
 		if !failed {
 			status, u, err := h.change(loginSID, c)
 			switch {
 			case err != nil:
-				r.Status, r.Error, failed = hoststate.WinFailed, err.Error(), true
+				r.Status, r.Error, failed = winapply.Failed, err.Error(), true
 			default:
 				r.Status = status
-				if status == hoststate.WinDone {
+				if status == winapply.Done {
 					undo = append(undo, u)
 					undoIdx = append(undoIdx, len(rep.Results))
 				}
@@ -41,15 +42,15 @@ func (h *Host) Apply(loginSID string, set hoststate.WinChangeSet) hoststate.WinA
 		for i := len(undo) - 1; i >= 0; i-- {
 			r := &rep.Results[undoIdx[i]]
 			if undo[i] == nil {
-				r.Status, r.Error = hoststate.WinNotRolledBack, hoststate.WinNotUndoable[r.Op]
+				r.Status, r.Error = winapply.NotRolledBack, winapply.NotUndoable[r.Op]
 				continue
 			}
 			if err := undo[i](); err != nil {
-				r.Status, r.Error = hoststate.WinNotRolledBack, err.Error()
+				r.Status, r.Error = winapply.NotRolledBack, err.Error()
 				rep.RollbackErrors = append(rep.RollbackErrors, fmt.Sprintf("change %d: %v", r.ID, err))
 				continue
 			}
-			r.Status = hoststate.WinRolledBack
+			r.Status = winapply.RolledBack
 		}
 	}
 	return rep
@@ -57,7 +58,7 @@ func (h *Host) Apply(loginSID string, set hoststate.WinChangeSet) hoststate.WinA
 
 var sidRE = regexp.MustCompile(`^S-1-5-[0-9]+(-[0-9]+)*$`)
 
-func (h *Host) change(loginSID string, c hoststate.WinChange) (string, func() error, error) {
+func (h *Host) change(loginSID string, c winapply.Change) (string, func() error, error) {
 	if msg, ok := h.failOn[c.Op+"/"+c.User]; ok {
 		delete(h.failOn, c.Op+"/"+c.User)
 		return "", nil, errors.New(msg)
@@ -79,57 +80,57 @@ func (h *Host) change(loginSID string, c hoststate.WinChange) (string, func() er
 		return h.group(c.Group), nil
 	}
 	switch c.Op {
-	case hoststate.WinOpCreateUser:
+	case winapply.OpCreateUser:
 		if !hoststate.ValidWinUserName(c.User) {
 			return "", nil, errors.New("invalid user name")
 		}
 		if h.user(c.User) != nil {
-			return hoststate.WinUnchanged, nil, nil
+			return winapply.Unchanged, nil, nil
 		}
 		if len(c.Description) > 48 {
 			return "", nil, errors.New("the description is longer than 48 characters")
 		}
 		u := h.addUser(c.User, c.FullName, c.Description, c.Password, !c.Disabled)
-		return hoststate.WinDone, func() error { h.users = removeUser(h.users, u); return nil }, nil
-	case hoststate.WinOpSetUser:
+		return winapply.Done, func() error { h.users = removeUser(h.users, u); return nil }, nil
+	case winapply.OpSetUser:
 		u, err := needUser()
 		if err != nil {
 			return "", nil, err
 		}
 		if u.FullName == c.FullName && u.Description == c.Description {
-			return hoststate.WinUnchanged, nil, nil
+			return winapply.Unchanged, nil, nil
 		}
 		of, od := u.FullName, u.Description
 		u.FullName, u.Description = c.FullName, c.Description
-		return hoststate.WinDone, func() error { u.FullName, u.Description = of, od; return nil }, nil
-	case hoststate.WinOpSetPassword:
+		return winapply.Done, func() error { u.FullName, u.Description = of, od; return nil }, nil
+	case winapply.OpSetPassword:
 		u, err := needUser()
 		if err != nil {
 			return "", nil, err
 		}
 		u.Password = c.Password
-		return hoststate.WinDone, nil, nil
-	case hoststate.WinOpEnableUser, hoststate.WinOpDisableUser:
+		return winapply.Done, nil, nil
+	case winapply.OpEnableUser, winapply.OpDisableUser:
 		u, err := needUser()
 		if err != nil {
 			return "", nil, err
 		}
-		want := c.Op == hoststate.WinOpEnableUser
+		want := c.Op == winapply.OpEnableUser
 		if !want && u.SID == loginSID {
 			return "", nil, errors.New("refusing to disable the account accessctl is logged in as")
 		}
 		if u.Enabled == want {
-			return hoststate.WinUnchanged, nil, nil
+			return winapply.Unchanged, nil, nil
 		}
 		u.Enabled = want
-		return hoststate.WinDone, func() error { u.Enabled = !want; return nil }, nil
-	case hoststate.WinOpRemoveUser:
+		return winapply.Done, func() error { u.Enabled = !want; return nil }, nil
+	case winapply.OpRemoveUser:
 		if !hoststate.ValidWinUserName(c.User) {
 			return "", nil, errors.New("invalid user name")
 		}
 		u := h.user(c.User)
 		if u == nil {
-			return hoststate.WinUnchanged, nil, nil
+			return winapply.Unchanged, nil, nil
 		}
 		if u.SID == loginSID {
 			return "", nil, errors.New("refusing to remove the account accessctl is logged in as")
@@ -138,8 +139,8 @@ func (h *Host) change(loginSID string, c hoststate.WinChange) (string, func() er
 		for _, g := range h.groups {
 			g.Members = remove(g.Members, u.SID)
 		}
-		return hoststate.WinDone, nil, nil
-	case hoststate.WinOpAddMember:
+		return winapply.Done, nil, nil
+	case winapply.OpAddMember:
 		g, err := needGroup()
 		if err != nil {
 			return "", nil, err
@@ -149,12 +150,12 @@ func (h *Host) change(loginSID string, c hoststate.WinChange) (string, func() er
 			return "", nil, err
 		}
 		if contains(g.Members, u.SID) {
-			return hoststate.WinUnchanged, nil, nil
+			return winapply.Unchanged, nil, nil
 		}
 		g.Members = append(g.Members, u.SID)
 		sid := u.SID
-		return hoststate.WinDone, func() error { g.Members = remove(g.Members, sid); return nil }, nil
-	case hoststate.WinOpRemoveMember:
+		return winapply.Done, func() error { g.Members = remove(g.Members, sid); return nil }, nil
+	case winapply.OpRemoveMember:
 		g, err := needGroup()
 		if err != nil {
 			return "", nil, err
@@ -166,12 +167,12 @@ func (h *Host) change(loginSID string, c hoststate.WinChange) (string, func() er
 			return "", nil, errors.New("refusing to remove the account accessctl is logged in as from Administrators")
 		}
 		if !contains(g.Members, c.SID) {
-			return hoststate.WinUnchanged, nil, nil
+			return winapply.Unchanged, nil, nil
 		}
 		g.Members = remove(g.Members, c.SID)
 		sid := c.SID
-		return hoststate.WinDone, func() error { g.Members = append(g.Members, sid); return nil }, nil
-	case hoststate.WinOpWriteKeys:
+		return winapply.Done, func() error { g.Members = append(g.Members, sid); return nil }, nil
+	case winapply.OpWriteKeys:
 		var path, owner string
 		allowed := []string{hoststate.SIDAdministrators, hoststate.SIDSystem}
 		switch c.File {
@@ -191,7 +192,7 @@ func (h *Host) change(loginSID string, c hoststate.WinChange) (string, func() er
 			return "", nil, fmt.Errorf("unknown key file %q", c.File)
 		}
 		return h.writeFile(path, c.Content, owner, allowed, c.FixACL)
-	case hoststate.WinOpWriteState:
+	case winapply.OpWriteState:
 		return h.writeFile(hoststate.WinStatePath, c.Content, hoststate.SIDAdministrators, []string{hoststate.SIDAdministrators, hoststate.SIDSystem}, false)
 	}
 	return "", nil, fmt.Errorf("unknown change %s", c.Op)
@@ -201,10 +202,10 @@ func (h *Host) writeFile(path, content, owner string, acl []string, fixACL bool)
 	key := strings.ToLower(path)
 	old := h.files[key]
 	if old != nil && old.Content == content && old.Protected && !fixACL {
-		return hoststate.WinUnchanged, nil, nil
+		return winapply.Unchanged, nil, nil
 	}
 	h.files[key] = &File{Content: content, Owner: owner, ACL: acl, Protected: true}
-	return hoststate.WinDone, func() error {
+	return winapply.Done, func() error {
 		if old == nil {
 			delete(h.files, key)
 		} else {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	winapply "github.com/accessctl/accessctl/internal/reconcile/windows"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -399,8 +400,8 @@ func (s *Server) run(c *command) {
 			return
 		}
 		s.finish(c, hoststate.Frame(hoststate.WinReadMarker, doc), nil, 0)
-	case hoststate.ApplyWindowsScript():
-		var set hoststate.WinChangeSet
+	case winapply.ApplyScript():
+		var set winapply.ChangeSet
 		if err := json.Unmarshal(data, &set); err != nil {
 			s.finish(c, nil, []byte("accessctl: "+err.Error()+"\r\n"), 98)
 			return
