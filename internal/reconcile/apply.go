@@ -1,12 +1,14 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/accessctl/accessctl/internal/hoststate"
@@ -120,16 +122,40 @@ func ApplyHost(ctx context.Context, hp *HostPlan, live *hoststate.State, conn tr
 		return res
 	}
 	priv := transport.Privileged{Conn: conn, Root: hp.Apply.Root}
-	out, code, err := priv.Run(ctx, launchCommand(runID), script)
-	msgs := parseApplyOutput(out)
-	switch {
-	case err != nil && !msgs.await:
-		res.Outcome, res.Err = Failed, fmt.Errorf("apply: %w; the host finishes or rolls back run %s on its own (the next run reports which)", err, runID)
-		return res
-	case !msgs.await:
-		res.Outcome, res.Err = failure(hp, msgs, code)
-		return res
+	// The launch session stays open while the run goes on: it is the host's sign that this
+	// process is alive. Its output is watched for the run awaiting confirmation.
+	w := newAwaitWatch()
+	type ended struct {
+		code int
+		err  error
 	}
+	launch := make(chan ended, 1)
+	go func() {
+		code, err := priv.Stream(ctx, launchCommand(runID), script, w)
+		launch <- ended{code, err}
+	}()
+	select {
+	case <-w.awaited:
+	case e := <-launch:
+		msgs := parseApplyOutput(w.String())
+		switch {
+		case msgs.await:
+		case e.err != nil:
+			res.Outcome, res.Err = Failed, fmt.Errorf("apply: %w; the host finishes or rolls back run %s on its own (the next run reports which)", e.err, runID)
+			return res
+		default:
+			res.Outcome, res.Err = failure(hp, msgs, e.code)
+			return res
+		}
+	}
+	// The launch session ends once the run has (it relays the end too).
+	defer func() {
+		select {
+		case <-launch:
+		case <-time.After(5 * time.Second):
+		case <-ctx.Done():
+		}
+	}()
 
 	// Prove the way in still works, over a connection made after the change, and confirm
 	// through it.
@@ -165,6 +191,36 @@ func ApplyHost(ctx context.Context, hp *HostPlan, live *hoststate.State, conn tr
 	res.Outcome = RolledBack
 	res.Err = fmt.Errorf("after the change accessctl could not log in again (%v); restored", err)
 	return res
+}
+
+// awaitWatch collects a run's relayed output and signals once the run awaits confirmation.
+type awaitWatch struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	awaited chan struct{}
+	seen    bool
+}
+
+func newAwaitWatch() *awaitWatch { return &awaitWatch{awaited: make(chan struct{})} }
+
+func (w *awaitWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.seen {
+		b := w.buf.Bytes()
+		if bytes.HasPrefix(b, []byte("@@await\n")) || bytes.Contains(b, []byte("\n@@await\n")) {
+			w.seen = true
+			close(w.awaited)
+		}
+	}
+	return len(p), nil
+}
+
+func (w *awaitWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // RunDir is where the apply script, its journal and its outcome live on a Linux host.

@@ -4,9 +4,10 @@
 #
 # The host finishes or rolls back on its own, whatever happens to the controller:
 #   launch   (the controller's session) starts `apply` detached (setsid, HUP and PIPE ignored,
-#            output to the journal $RUNDIR/$RUN.log) and relays the journal until apply awaits
-#            confirmation or ends. If the session dies first (the controller was killed, the
-#            connection dropped), the relay dies of SIGPIPE and apply rolls back by itself.
+#            output to the journal $RUNDIR/$RUN.log) and relays the journal, with a heartbeat
+#            line every second, until the run ends. If the session dies (the controller was
+#            killed, the connection dropped), the relay dies of SIGPIPE at its next write, and
+#            apply, which watches it, rolls back by itself once its changes are made.
 #   apply    takes the host's apply lock (waiting up to $LOCK_WAIT s), restores what runs killed
 #            mid-way left (their backups), checks the host is still as planned (generation),
 #            backs up each file before it is changed, changes, verifies; on any failure restores
@@ -641,7 +642,6 @@ recover_leftovers() {
 await_confirm() {
 	say "await"
 	i=0
-	handed=0
 	while :; do
 		if [ -f "$RUNDIR/$RUN.confirm" ]; then
 			commit
@@ -650,10 +650,8 @@ await_confirm() {
 		if [ -f "$RUNDIR/$RUN.abort" ]; then
 			undo "accessctl could not log in again after the change"
 		fi
-		[ -f "$RUNDIR/$RUN.handed" ] && handed=1
-		# The relay hands over once the controller has read "await"; a relay that died before
-		# that means the controller is gone.
-		if [ "$handed" = 0 ] && ! kill -0 "$LAUNCHER" 2>/dev/null && [ ! -f "$RUNDIR/$RUN.handed" ]; then
+		# The relay lives as long as the controller's session: gone, nobody will confirm.
+		if ! kill -0 "$LAUNCHER" 2>/dev/null; then
 			undo "the controller went away before confirming"
 		fi
 		i=$((i + 1))
@@ -678,32 +676,42 @@ commit() {
 	say committed
 }
 
-# relay LOG PID: print the journal's new lines until the run awaits confirmation or ends (or its
-# process PID dies without a word). Writing is what notices a controller that went away.
+# relay LOG MODE: print the journal's new lines until the run ends (or its process dies without
+# a word). In launch mode a heartbeat line goes out every second: writing is what notices a
+# controller that went away.
 relay() {
 	n=0
+	idle=0
 	while :; do
+		if [ ! -f "$1" ]; then
+			say "exit unknown: the journal of run $RUN is gone"
+			return 1
+		fi
 		new=$(sed -n "$((n + 1)),\$p" -- "$1")
 		if [ -n "$new" ]; then
 			printf '%s\n' "$new"
 			n=$((n + $(printf '%s\n' "$new" | wc -l)))
 			case "$nl$new$nl" in
 			*"$nl@@exit "*)
-				forget_run
+				# Whoever confirmed or aborted the run forgets it, once it has relayed the end.
+				if [ "${2:-}" != launch ] || { [ ! -f "$RUNDIR/$RUN.confirm" ] && [ ! -f "$RUNDIR/$RUN.abort" ]; }; then
+					forget_run
+				fi
 				return 0
 				;;
-			*"$nl@@await$nl"*)
-				if [ "${2:-}" = launch ]; then
-					: >"$RUNDIR/$RUN.handed"
-					return 0
-				fi
-				;;
 			esac
+			idle=0
 		elif p=$(pid_of_run) && [ -n "$p" ] && ! kill -0 "$p" 2>/dev/null; then
 			sleep 0.2 2>/dev/null || sleep 1
 			[ -n "$(sed -n "$((n + 1)),\$p" -- "$1")" ] && continue
 			say "fail the apply process on the host died mid-way; the next apply restores the host"
 			return 1
+		elif [ "${2:-}" = launch ]; then
+			idle=$((idle + 1))
+			if [ "$idle" -ge 10 ]; then
+				idle=0
+				say hb
+			fi
 		fi
 		sleep 0.1 2>/dev/null || sleep 1
 	done

@@ -63,3 +63,13 @@ func (p Privileged) Run(ctx context.Context, cmd, stdin string) (string, int, er
 	}
 	return out, code, err
 }
+
+// Stream runs cmd with privilege like Run, but writes its stdout and stderr to out as they
+// arrive (a caller watching for a line while the command goes on).
+func (p Privileged) Stream(ctx context.Context, cmd, stdin string, out io.Writer) (int, error) {
+	var in io.Reader
+	if stdin != "" {
+		in = strings.NewReader(stdin)
+	}
+	return p.Conn.Run(ctx, p.Command(cmd), in, out, out)
+}
