@@ -556,6 +556,15 @@ func (p *linuxPlanner) keyCommandFindings(d *Desired, live *hoststate.Linux, wan
 				Msg: fmt.Sprintf("sshd asks %q (%s) for %s's keys; whatever it prints logs in, beyond the manifest", cmd, at, du.Name)})
 			break
 		}
+		// Certificates: any certificate a trusted CA signs for the user's name logs in.
+		if ca := live.SshdT["trustedusercakeys"]; ca != "" && ca != "none" {
+			at := "sshd -T"
+			if top, _ := hoststate.Winner(live.SshdLayout(nil, nil), "trustedusercakeys"); top != nil {
+				at = top.Where()
+			}
+			p.findings = append(p.findings, Finding{Rule: "foreign-access", User: du.Name, Where: at,
+				Msg: fmt.Sprintf("sshd trusts user certificates signed by the CA keys in %s (%s): a certificate for %s logs in without a key the manifest binds", ca, at, du.Name)})
+		}
 	}
 }
 

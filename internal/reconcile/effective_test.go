@@ -154,6 +154,12 @@ func TestEffectiveKeysAndFindings(t *testing.T) {
 	if !hasFinding(hp, "foreign-access", "carol", "") {
 		t.Errorf("the key command is not reported:%s", describePlan(hp))
 	}
+	live.SshdT["trustedusercakeys"] = "/etc/ssh/user_ca.pub"
+	live.SshdConfig.Content += "TrustedUserCAKeys /etc/ssh/user_ca.pub\n"
+	hp = planEff(t, effManifest(t, nil, carol), live)
+	if !hasFinding(hp, "foreign-access", "carol", "/etc/ssh/sshd_config:4") {
+		t.Errorf("trusted user CA not reported:%s", describePlan(hp))
+	}
 
 	// Default AuthorizedKeysFile: a key in authorized_keys2 is removed, named by fingerprint.
 	live = effLive(debianMain)
