@@ -56,6 +56,8 @@ type Effective struct {
 	Tools map[string]string `json:"tools"`
 	// Server is the SSH server the read came through: "sshd", "dropbear" or "unknown".
 	Server string `json:"server"`
+	// Shells are the login shells /etc/shells lists (dropbear refuses any other).
+	Shells []string `json:"shells,omitempty"`
 	// KeyFiles are, per user, the other files sshd may read keys from.
 	KeyFiles map[string][]KeyFile `json:"keyFiles"`
 	// MatchBlocks: the sshd configuration has a Match block other than "Match all"; then Conns
@@ -134,6 +136,10 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 		case "server":
 			if len(f) == 2 {
 				e.Server = f[1]
+			}
+		case "shell":
+			if len(f) == 2 {
+				e.Shells = append(e.Shells, f[1])
 			}
 		case "match":
 			e.MatchBlocks = true

@@ -296,6 +296,14 @@ EOF
 		done
 		printf 'server '
 		ssh_server
+		# /etc/shells: dropbear refuses a user whose shell is not listed.
+		if [ -r /etc/shells ]; then
+			while read -r l _; do
+				case $l in
+				/*) echo "shell $l" ;;
+				esac
+			done </etc/shells
+		fi
 		printf '%s\n' "$plan"
 	}
 	echo "@@end"

@@ -468,11 +468,22 @@ func (p *linuxPlanner) loginBlocked(d *Desired, live *hoststate.Linux, today int
 		}
 		if strings.HasSuffix(shell, "/nologin") || strings.HasSuffix(shell, "/false") {
 			blocked("the shell is "+shell, "/etc/passwd")
+		} else if live.Effective.Server == "dropbear" && shell != "" && len(live.Effective.Shells) > 0 && !contains(live.Effective.Shells, shell) {
+			blocked("dropbear refuses the shell "+shell+", which /etc/shells does not list", "/etc/shells")
 		}
 		if sh, ok := live.Shadow[u.Name]; ok && sh.Expire >= 0 && sh.Expire != 1 && sh.Expire <= today {
 			blocked(fmt.Sprintf("the account expired (day %d)", sh.Expire), "/etc/shadow")
 		}
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 // matchesAny matches name against an sshd pattern list (spaces between entries, "user@host"

@@ -193,6 +193,15 @@ func TestEffectiveKeysAndFindings(t *testing.T) {
 		t.Errorf("locked carol keeps keys:%s", describePlan(hp))
 	}
 
+	// dropbear: a shell /etc/shells does not list.
+	live = effLive(debianMain)
+	live.Effective.Server = "dropbear"
+	live.Effective.Shells = []string{"/bin/sh"}
+	hp = planEff(t, effManifest(t, nil, carol), live)
+	if !hasFinding(hp, "login-blocked", "carol", "/etc/shells") {
+		t.Errorf("dropbear shell not reported:%s", describePlan(hp))
+	}
+
 	// login-blocked: AllowUsers, a nologin shell, an expired account.
 	live = effLive(debianMain + "AllowUsers labadmin\n")
 	live.SshdT["allowusers"] = "labadmin"
