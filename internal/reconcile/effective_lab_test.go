@@ -338,10 +338,20 @@ func TestLabEffectiveZoo(t *testing.T) {
 		if !hasFinding(hp, "login-blocked", "carol", "/etc/ssh/sshd_config:") {
 			t.Errorf("no login-blocked finding for carol:%s", describePlan(hp))
 		}
-		// In the sudo group she may log in.
-		hp = z.plan(h, z.manifest(h, nil, z.carol(func(u *manifest.User) { u.Groups = []string{"sudo"} })))
+		if z.keyLogin(h, "carol", z.l.HumanIdentityFile) {
+			t.Error("carol logs in despite AllowGroups")
+		}
+		// In the sudo group (which grants sudo: the manifest says so too) she may log in.
+		in := z.manifest(h, nil, z.carol(func(u *manifest.User) { u.Groups = []string{"sudo"}; u.Sudo = manifest.SudoPassword }))
+		hp = z.converge(h, in)
 		if hasFinding(hp, "login-blocked", "carol", "") {
 			t.Errorf("carol in sudo reported blocked:%s", describePlan(hp))
+		}
+		if !z.keyLogin(h, "carol", z.l.HumanIdentityFile) {
+			t.Error("carol in the sudo group does not log in")
+		}
+		if out := z.sudoL(h, "carol"); !strings.Contains(out, "(ALL : ALL) ALL") {
+			t.Errorf("sudo -l -U carol: %s", out)
 		}
 	})
 
