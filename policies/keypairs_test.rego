@@ -55,3 +55,39 @@ test_live_keys_all_declared if {
 	inp := {"manifest": {"keypairs": [{"name": "alice-laptop"}, {"name": "alice-old"}]}, "live": live}
 	count(keypairs.deny) == 0 with input as inp
 }
+
+live_clouds := {"clouds": [{"name": "kps", "provider": "huawei", "path": "clouds[1]", "status": "ok", "keypairs": [
+	{"name": "ops", "importedByAccessctl": true, "instances": ["srv-2", "srv-1"]},
+	{"name": "console", "importedByAccessctl": false, "instances": ["srv-3"]},
+	{"name": "spare", "importedByAccessctl": true, "instances": []},
+]}]}
+
+test_cloud_delete_still_bound if {
+	inp := {"manifest": {"keypairs": []}, "live": live_clouds}
+	fs := keypairs.deny with input as inp
+	fs == {{
+		"rule": "bound-keypair-delete",
+		"msg": "key pair \"ops\" is deleted from cloud registry \"kps\" while the registry still binds it to srv-1, srv-2; keep it listed, drop the hosts' cloud bindings, and apply first",
+		"path": "clouds[1]",
+	}}
+}
+
+test_cloud_listed_keypair_is_not_deleted if {
+	inp := {"manifest": {"keypairs": [{"name": "ops", "clouds": ["kps"]}]}, "live": live_clouds}
+	count(keypairs.deny) == 0 with input as inp
+}
+
+test_cloud_listed_for_another_registry_is_deleted_here if {
+	inp := {"manifest": {"keypairs": [{"name": "ops", "clouds": ["ecs"]}]}, "live": live_clouds}
+	count(keypairs.deny) == 1 with input as inp
+}
+
+test_cloud_delete_bound_in_base if {
+	b := {"keypairs": [{"name": "ops"}], "users": [], "hosts": [{"name": "web-1", "cloud": {"registry": "ecs", "instance": "i-1", "keypair": "ops"}}]}
+	fs := keypairs.deny with input as {"base": b, "manifest": {"keypairs": []}}
+	fs == {{
+		"rule": "bound-keypair-delete",
+		"msg": "key pair \"ops\" is deleted while bound to instance \"i-1\" of cloud registry \"ecs\" in the base revision; unbind it first, delete it in a later change",
+		"path": "keypairs",
+	}}
+}

@@ -37,6 +37,8 @@ var semanticOnly = map[string]string{
 	"key_newline.yaml":            "key lines are parsed by the loader",
 	"key_nul.yaml":                "key lines are parsed by the loader",
 	"yaml_deep_block.yaml":        "resource bound: nesting depth inside free-form policy.settings data",
+	"cloud_references.yaml":       "references between clouds, key pairs and hosts, names defined twice",
+	"cloud_registry_rules.yaml":   "a registry's own name and key rules depend on which registries a key pair lists",
 }
 
 // toJSONShape converts a YAML-decoded value to what a JSON decoder would give (string keys,

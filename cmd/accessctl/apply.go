@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -87,14 +88,16 @@ func runApply(c *cli, args []string) int {
 	byName := map[string]*reconcile.HostPlan{}
 	for _, h := range p.Hosts {
 		byName[h.Name] = h
-		if h.Status == reconcile.StatusOK && len(h.Changes) > 0 {
+		if h.Status == reconcile.StatusOK && len(h.Changes) > 0 && !isCloud(h) {
 			toApply = append(toApply, run.targets[h.Name])
 		}
 	}
+	cloudsDone := c.applyClouds(ctx, run.clouds, p)
 	results := c.applyTargets(ctx, &o, toApply, func(ctx context.Context, t inventory.Target) reconcile.Result {
 		hp := byName[t.Name]
 		return c.applyTarget(ctx, run, t, hp, hp.Live)
 	})
+	maps.Copy(results, cloudsDone())
 	return c.finishApply(&o, p, results)
 }
 
@@ -274,6 +277,7 @@ func (c *cli) applyPlanFile(ctx context.Context, o *fleetOptions, path string) i
 	run := &fleetRun{targets: map[string]inventory.Target{}, conns: map[string]transport.Conn{}, dials: map[string]*dialed{},
 		winrm: &o.winrm, now: time.Now(), waits: reconcile.Waits{Lock: o.lockTimeout}}
 	defer run.close()
+	cloudsDone := c.applyClouds(ctx, c.reopenClouds(p), p)
 	results := c.applyTargets(ctx, o, targets, func(ctx context.Context, t inventory.Target) reconcile.Result {
 		hp := byName[t.Name]
 		d, err := c.dial(ctx, run.winrm, t)
@@ -289,6 +293,7 @@ func (c *cli) applyPlanFile(ctx context.Context, o *fleetOptions, path string) i
 		}
 		return c.applyTarget(ctx, run, t, hp, live)
 	})
+	maps.Copy(results, cloudsDone())
 	return c.finishApply(o, p, results)
 }
 

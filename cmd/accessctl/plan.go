@@ -72,6 +72,8 @@ type fleetRun struct {
 	pull  *reconcile.PullOptions
 	now   time.Time
 	waits reconcile.Waits
+	// clouds are the cloud key-pair registries of the run (cloud.go).
+	clouds *cloudRun
 }
 
 func (r *fleetRun) close() {
@@ -108,11 +110,17 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 		c.errorf("the manifest was denied; no host was contacted")
 		return nil, exitInvalid
 	}
+	if code := c.discoverHosts(ctx, res.m); code != exitOK {
+		return nil, code
+	}
 	targets, err := inventory.Targets(res.m, inventory.Options{
 		Limit: o.limit, Shard: shard, SSHConfigFile: o.sshConfig, KnownHostsFiles: o.knownHosts,
 		IdentityFiles: o.identities, UseAgent: c.getenv("SSH_AUTH_SOCK") != "" || os.Getenv("SSH_AUTH_SOCK") != "",
 		ConnectTimeout: o.connectTimeout, InsecureIgnoreHostKey: o.insecure,
 	})
+	if err != nil && limitOnlyClouds(res.m, o.limit) {
+		targets, err = nil, nil // --limit 'cloud *': the registries alone (cloud.go)
+	}
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, exitUsage
@@ -128,6 +136,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 	if keepConns {
 		run.conns = map[string]transport.Conn{}
 	}
+	run.clouds = c.startClouds(ctx, res.m, o)
 	paths := map[string]string{}
 	for i, h := range res.m.Hosts {
 		paths[h.Name] = fmt.Sprintf("hosts[%d]", i)
@@ -162,10 +171,10 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 			plans = append(plans, reconcile.ErrorPlan(t.Host, paths[t.Name], err))
 		}
 	}
-	run.plan = reconcile.NewPlan(plans)
+	run.plan = reconcile.NewPlan(append(plans, run.clouds.plans(res.m)...))
 
 	input, err := policy.BuildInput(res.m, res.base, policy.InputOptions{
-		LookupEnv: c.lookupEnv, Live: reconcile.LiveInput(run.plan), Plan: reconcile.PlanInput(run.plan),
+		LookupEnv: c.lookupEnv, Live: run.clouds.live(reconcile.LiveInput(run.plan)), Plan: reconcile.PlanInput(run.plan),
 	})
 	if err != nil {
 		c.errorf("%v", err)

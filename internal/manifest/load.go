@@ -242,8 +242,8 @@ func parseOne(m *Manifest, src Source, inventory bool, diags *[]Diagnostic) {
 		return
 	}
 	var sawVersion bool
-	offsets := [4]int{len(m.Keypairs), len(m.Users), len(m.HostGroups), len(m.Hosts)}
-	for _, f := range d.mapping(root, "", "apiVersion", "keypairs", "users", "hostGroups", "hosts", "policy") {
+	offsets := [5]int{len(m.Keypairs), len(m.Users), len(m.HostGroups), len(m.Hosts), len(m.Clouds)}
+	for _, f := range d.mapping(root, "", "apiVersion", "keypairs", "clouds", "users", "hostGroups", "hosts", "policy") {
 		switch f.key.Value {
 		case "apiVersion":
 			sawVersion = true
@@ -282,6 +282,14 @@ func parseOne(m *Manifest, src Source, inventory bool, diags *[]Diagnostic) {
 				}
 				m.Hosts = append(m.Hosts, d.host(it, index("hosts", offsets[3]+i)))
 			}
+		case "clouds":
+			d.record("clouds", f.val)
+			for i, it := range d.sequence(f.val, "clouds") {
+				if d.emptyItem(it, index("clouds", offsets[4]+i)) {
+					continue
+				}
+				m.Clouds = append(m.Clouds, d.cloud(it, index("clouds", offsets[4]+i)))
+			}
 		case "policy":
 			d.record("policy", f.val)
 			d.policy(f.val, m)
@@ -299,7 +307,7 @@ func parseOne(m *Manifest, src Source, inventory bool, diags *[]Diagnostic) {
 // commentKeys finds private key material in YAML comments, which the decoder never sees, and
 // records it under the path of the nearest entry (the comment's own line is not kept by yaml.v3).
 // offsets are the lengths of the top-level lists before this file, as the decoder numbers them.
-func commentKeys(docNodes []*yaml.Node, root *yaml.Node, offsets [4]int, m *Manifest) {
+func commentKeys(docNodes []*yaml.Node, root *yaml.Node, offsets [5]int, m *Manifest) {
 	add := func(path string) {
 		for _, p := range m.PrivateKeyPaths {
 			if p == path {
@@ -323,7 +331,7 @@ func commentKeys(docNodes []*yaml.Node, root *yaml.Node, offsets [4]int, m *Mani
 			add(first)
 		}
 	}
-	sections := map[string]int{"keypairs": 0, "users": 1, "hostGroups": 2, "hosts": 3}
+	sections := map[string]int{"keypairs": 0, "users": 1, "hostGroups": 2, "hosts": 3, "clouds": 4}
 	var walk func(n *yaml.Node, path string, depth int)
 	walk = func(n *yaml.Node, path string, depth int) {
 		if n == nil || depth > maxDepth {

@@ -18,6 +18,8 @@ type Manifest struct {
 	HostGroups []HostGroup `json:"hostGroups"`
 	Hosts      []Host      `json:"hosts"`
 	Policy     Policy      `json:"policy"`
+	// Clouds are the cloud key-pair registries (SPEC §2c); omitted from the policy input when none.
+	Clouds []Cloud `json:"clouds,omitempty"`
 
 	// Files are the manifest files read, in merge order.
 	Files []string `json:"-"`
@@ -33,6 +35,47 @@ type Manifest struct {
 type Keypair struct {
 	Name      string `json:"name"`
 	PublicKey string `json:"publicKey"`
+	// Clouds names the registries (clouds[].name) that must hold this key pair.
+	Clouds []string `json:"clouds,omitempty"`
+}
+
+// Cloud providers (clouds[].provider).
+const (
+	ProviderAlibaba = "alibaba" // Alibaba Cloud ECS key pairs, API 2014-05-26
+	ProviderHuawei  = "huawei"  // Huawei Cloud KPS v3
+)
+
+// Cloud is a cloud key-pair registry. Credentials are never part of it: they come from the
+// provider's standard environment variables and credential files.
+type Cloud struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	Region   string `json:"region"`
+	// Endpoint overrides the provider's endpoint (https://, or http:// to a loopback address).
+	Endpoint string `json:"endpoint,omitempty"`
+	// Project is the Huawei project id (optional: else from the credentials and region).
+	Project string `json:"project,omitempty"`
+	// Discover adds the registry's instances with a tag to the inventory (optional).
+	Discover *CloudDiscover `json:"discover,omitempty"`
+}
+
+// CloudDiscover says which instances of a registry are hosts, and how they are reached.
+type CloudDiscover struct {
+	// Tag is KEY=VALUE: instances carrying that tag become hosts.
+	Tag    string   `json:"tag"`
+	Groups []string `json:"groups"`
+	User   string   `json:"user,omitempty"`
+	// Address is "private" (default) or "public": which of the instance's IP addresses to use.
+	Address string `json:"address"`
+	// Port is the SSH (or WinRM) port; 0: the default of the host's transport.
+	Port int `json:"port,omitempty"`
+}
+
+// HostCloud binds a host's cloud instance to a key pair in a registry.
+type HostCloud struct {
+	Registry string `json:"registry"`
+	Instance string `json:"instance"`
+	Keypair  string `json:"keypair"`
 }
 
 // Sudo levels. Windows: anything but SudoNone means Administrators.
@@ -117,6 +160,8 @@ type Host struct {
 	Transport string   `json:"transport"` // defaulted: ssh for linux, winrm for windows
 	User      string   `json:"user,omitempty"`
 	Groups    []string `json:"groups"`
+	// Cloud is the host's instance in a registry and the key pair bound to it (optional).
+	Cloud *HostCloud `json:"cloud,omitempty"`
 }
 
 // Policy carries settings for the rules and reviewed exceptions.

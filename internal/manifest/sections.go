@@ -48,7 +48,7 @@ func (d *decoder) keypair(n *yaml.Node, path string) Keypair {
 	d.record(path, n)
 	var keyNode *yaml.Node
 	keyOK := false
-	for _, f := range d.mapping(n, path, "name", "publicKey") {
+	for _, f := range d.mapping(n, path, "name", "publicKey", "clouds") {
 		p := join(path, f.key.Value)
 		d.record(p, f.val)
 		switch f.key.Value {
@@ -57,6 +57,13 @@ func (d *decoder) keypair(n *yaml.Node, path string) Keypair {
 		case "publicKey":
 			keyNode = f.val
 			k.PublicKey, keyOK = d.str(f.val, p)
+		case "clouds":
+			for i, it := range d.sequence(f.val, p) {
+				d.record(index(p, i), it)
+				if c := d.name(it, index(p, i), objectNameRE, "cloud registry", `^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`); c != "" {
+					k.Clouds = append(k.Clouds, c)
+				}
+			}
 		}
 	}
 	d.required(n, path, "name", k.Name != "" || d.hasKey(n, "name"))
@@ -414,7 +421,7 @@ func (d *decoder) sshd(n *yaml.Node, path string) *Sshd {
 func (d *decoder) host(n *yaml.Node, path string) Host {
 	h := Host{Groups: []string{}}
 	d.record(path, n)
-	for _, f := range d.mapping(n, path, "name", "address", "port", "os", "transport", "user", "groups") {
+	for _, f := range d.mapping(n, path, "name", "address", "port", "os", "transport", "user", "groups", "cloud") {
 		p := join(path, f.key.Value)
 		d.record(p, f.val)
 		switch f.key.Value {
@@ -455,6 +462,8 @@ func (d *decoder) host(n *yaml.Node, path string) Host {
 					h.Groups = append(h.Groups, g)
 				}
 			}
+		case "cloud":
+			h.Cloud = d.hostCloud(f.val, p)
 		}
 	}
 	d.required(n, path, "name", h.Name != "")

@@ -127,6 +127,7 @@ func validate(m *Manifest) []Diagnostic {
 			}
 		}
 	}
+	validateClouds(m, keypairs, errorf, at)
 	for i, e := range m.Policy.Exceptions {
 		p := fmt.Sprintf("policy.exceptions[%d]", i)
 		check := func(field, kind, name string, idx map[string]int) {

@@ -115,7 +115,11 @@ func manifestDoc(m *manifest.Manifest, settings map[string]any, strengths []map[
 	keypairs := make([]any, len(m.Keypairs))
 	facts := keyFactsAll(m.Keypairs)
 	for i, kp := range m.Keypairs {
-		keypairs[i] = map[string]any{"name": kp.Name, "publicKey": kp.PublicKey, "key": facts[i]}
+		d := map[string]any{"name": kp.Name, "publicKey": kp.PublicKey, "key": facts[i]}
+		if len(kp.Clouds) > 0 {
+			d["clouds"] = stringList(kp.Clouds)
+		}
+		keypairs[i] = d
 	}
 
 	users := make([]any, len(m.Users))
@@ -198,6 +202,9 @@ func manifestDoc(m *manifest.Manifest, settings map[string]any, strengths []map[
 			"user":      h.User,
 			"groups":    stringList(h.Groups),
 		}
+		if h.Cloud != nil {
+			hosts[i].(map[string]any)["cloud"] = map[string]any{"registry": h.Cloud.Registry, "instance": h.Cloud.Instance, "keypair": h.Cloud.Keypair}
+		}
 	}
 
 	exceptions := make([]any, len(m.Policy.Exceptions))
@@ -210,7 +217,7 @@ func manifestDoc(m *manifest.Manifest, settings map[string]any, strengths []map[
 		exceptions[i] = d
 	}
 
-	return map[string]any{
+	doc := map[string]any{
 		"apiVersion": m.APIVersion,
 		"keypairs":   keypairs,
 		"users":      users,
@@ -218,6 +225,25 @@ func manifestDoc(m *manifest.Manifest, settings map[string]any, strengths []map[
 		"hosts":      hosts,
 		"policy":     map[string]any{"settings": maps.Clone(settings), "exceptions": exceptions},
 	}
+	if len(m.Clouds) > 0 {
+		clouds := make([]any, len(m.Clouds))
+		for i, c := range m.Clouds {
+			d := map[string]any{"name": c.Name, "provider": c.Provider, "region": c.Region}
+			putString(d, "endpoint", c.Endpoint)
+			putString(d, "project", c.Project)
+			if c.Discover != nil {
+				disc := map[string]any{"tag": c.Discover.Tag, "groups": stringList(c.Discover.Groups), "address": c.Discover.Address}
+				putString(disc, "user", c.Discover.User)
+				if c.Discover.Port != 0 {
+					disc["port"] = c.Discover.Port
+				}
+				d["discover"] = disc
+			}
+			clouds[i] = d
+		}
+		doc["clouds"] = clouds
+	}
+	return doc
 }
 
 func stringList(s []string) []any {

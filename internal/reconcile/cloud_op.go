@@ -16,6 +16,11 @@ type CloudOp struct {
 	PublicKey string `json:"publicKey,omitempty"`
 	// Instance is the instance (ECS) or server (KPS) id (cloud.bind, cloud.unbind).
 	Instance string `json:"instance,omitempty"`
+	// Region, Endpoint and Project locate the registry, so a plan file can be applied without
+	// the manifest (credentials are never in a plan: they come from the provider's chain).
+	Region   string `json:"region,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+	Project  string `json:"project,omitempty"`
 }
 
 // WindowsOp is one change of a Windows host's change set. A password is never in it: Secret

@@ -10,6 +10,9 @@ import (
 func LiveInput(p *Plan) map[string]any {
 	hosts := []any{}
 	for _, h := range p.Hosts {
+		if IsCloudPlan(h) {
+			continue // registries are input.live.clouds (cloud.go)
+		}
 		doc := map[string]any{"name": h.Name, "os": "linux", "status": h.Status, "login": h.Guard.Login, "users": []any{}}
 		if h.Live != nil {
 			doc["os"] = h.Live.OS

@@ -54,6 +54,9 @@ type Change struct {
 	// Blocked says why apply cannot make this change (a missing home, a missing tool); a host
 	// with a blocked change is not started.
 	Blocked string `json:"blocked,omitempty"`
+	// Result is what apply made of the change when it reports per change ("applied", "failed:
+	// ...", "blocked: ..."); cloud registries do (cloud.go). Empty in a plan.
+	Result string `json:"result,omitempty"`
 	// Ops are what apply runs for this change; see Op. Only plan files (--out) hold them.
 	Ops []Op `json:"ops,omitempty"`
 }

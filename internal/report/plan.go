@@ -118,17 +118,21 @@ func renderPlanText(w io.Writer, p *reconcile.Plan) error {
 	ew := &planWriter{w: w}
 	var unchanged []string
 	for _, h := range p.Hosts {
+		label := "host " + h.Name
+		if reconcile.IsCloudPlan(h) {
+			label = h.Name // a cloud key-pair registry: "cloud NAME"
+		}
 		switch {
 		case h.Status == reconcile.StatusError:
-			ew.printf("host %s: error: %s\n", h.Name, oneLine(h.Error))
+			ew.printf("%s: error: %s\n", label, oneLine(h.Error))
 		case len(h.Changes) == 0 && h.Status == reconcile.StatusOK:
 			if len(h.Unmanaged) == 0 {
 				unchanged = append(unchanged, h.Name)
 				continue
 			}
-			ew.printf("host %s: no changes\n", h.Name)
+			ew.printf("%s: no changes\n", label)
 		case len(h.Changes) == 0:
-			ew.printf("host %s: %s\n", h.Name, h.Status)
+			ew.printf("%s: %s\n", label, h.Status)
 		default:
 			status := ""
 			if h.Status != reconcile.StatusOK {
@@ -137,7 +141,7 @@ func renderPlanText(w io.Writer, p *reconcile.Plan) error {
 					status = " [" + h.Status + ": " + oneLine(h.Error) + "]"
 				}
 			}
-			ew.printf("host %s: %s (%s)%s\n", h.Name, countNoun(len(h.Changes), "change", "changes"), hostCounts(h), status)
+			ew.printf("%s: %s (%s)%s\n", label, countNoun(len(h.Changes), "change", "changes"), hostCounts(h), status)
 			for _, g := range groupChanges(h.Changes) {
 				ew.printf("  %s\n", g.title)
 				for _, c := range g.changes {
