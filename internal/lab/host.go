@@ -40,6 +40,10 @@ type Host struct {
 	mu      sync.Mutex
 	pid     int
 	mntNS   string // readlink of /proc/PID/ns/mnt, to find every process of this host
+	// nsFile holds the namespace open until the host is stopped: its inode number (mntNS) is
+	// not reused by a namespace another lab (another test binary) creates meanwhile, whose
+	// processes stopAll would otherwise kill.
+	nsFile *os.File
 	exited  chan struct{}
 	hostKey ssh.PublicKey
 }
@@ -210,13 +214,19 @@ func (h *Host) Start(ctx context.Context) error {
 		h.Stop()
 		return fmt.Errorf("lab: start %s: %w\n%s", h.Name, err, h.Log())
 	}
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	nsf, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
 	if err != nil {
 		h.Stop()
 		return fmt.Errorf("lab: start %s: %w", h.Name, err)
 	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	if err != nil {
+		nsf.Close()
+		h.Stop()
+		return fmt.Errorf("lab: start %s: %w", h.Name, err)
+	}
 	h.mu.Lock()
-	h.mntNS = ns
+	h.mntNS, h.nsFile = ns, nsf
 	h.mu.Unlock()
 	return nil
 }
@@ -267,10 +277,19 @@ func stopAll(hosts []*Host) error {
 	}
 	var downs []down
 	nss := map[string]bool{}
+	var pins []*os.File
+	defer func() {
+		for _, f := range pins {
+			f.Close()
+		}
+	}()
 	for _, h := range hosts {
 		h.mu.Lock()
 		pid, ns, exited := h.pid, h.mntNS, h.exited
-		h.pid, h.mntNS = 0, ""
+		if h.nsFile != nil {
+			pins = append(pins, h.nsFile)
+		}
+		h.pid, h.mntNS, h.nsFile = 0, "", nil
 		h.mu.Unlock()
 		if pid == 0 {
 			continue
