@@ -37,13 +37,13 @@ type Host struct {
 	lab *Lab
 	dir string // holds etc, home, root, run, var/lib and sshd.log
 
-	mu      sync.Mutex
-	pid     int
-	mntNS   string // readlink of /proc/PID/ns/mnt, to find every process of this host
+	mu    sync.Mutex
+	pid   int
+	mntNS string // readlink of /proc/PID/ns/mnt, to find every process of this host
 	// nsFile holds the namespace open until the host is stopped: its inode number (mntNS) is
 	// not reused by a namespace another lab (another test binary) creates meanwhile, whose
 	// processes stopAll would otherwise kill.
-	nsFile *os.File
+	nsFile  *os.File
 	exited  chan struct{}
 	hostKey ssh.PublicKey
 }
