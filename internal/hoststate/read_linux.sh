@@ -92,8 +92,9 @@ main() {
 		done
 		echo unknown
 	}
-	# scan_config PASSWD USER... <SSHD_T: one awk over /etc/group, the sshd files, sudoers and
-	# the output of sshd -T (stdin). It prints "match" when a Match block other than "Match all"
+	# scan_config PASSWD SSHD_T USER...: one awk (exec'd: one process in all) over /etc/group, the
+	# sshd files, sudoers and the output of sshd -T (from the environment, as PASSWD: no
+	# escapes processed, no here-document process). It prints "match" when a Match block other than "Match all"
 	# exists, "addr A"/"host H" for an address and a host name inside each Match Address/Host
 	# pattern, "akf P" for each AuthorizedKeysFile path, "pidfile P", "includedir" when
 	# /etc/sudoers includes /etc/sudoers.d, and per user what sudoers grants outside accessctl's
@@ -102,23 +103,26 @@ main() {
 	# when anything else might (aliases, other forms, Defaults for users, includes): sudo -l is
 	# asked about those.
 	scan_config() {
-		sc_pw=$1
-		shift
-		sc_users=$*
+		SC_PW=$1
+		SC_T=$2
+		shift 2
+		SC_USERS=$*
+		export SC_PW SC_T SC_USERS
 		set --
 		for f in /etc/group /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf /etc/sudoers /etc/sudoers.d/*; do
 			[ -f "$f" ] && [ -r "$f" ] && set -- "$@" "$f"
 		done
-		awk -v users="$sc_users" -v pw="$sc_pw" '
+		exec awk '
 		function rank(l) { return l == "nopasswd" ? 2 : (l == "true" ? 1 : 0) }
 		BEGIN {
-			n = split(users, U, " "); for (i = 1; i <= n; i++) want[U[i]] = 1
-			m = split(pw, P, "\n"); for (i = 1; i <= m; i++) { split(P[i], f, ":"); pgid[f[1]] = f[4] }
-		}
-		FILENAME == "-" {
-			if ($1 == "authorizedkeysfile") for (i = 2; i <= NF; i++) if (!seen[$i]++) print "akf " $i
-			if ($1 == "pidfile" && !pf++) print "pidfile " $2
-			next
+			n = split(ENVIRON["SC_USERS"], U, " "); for (i = 1; i <= n; i++) want[U[i]] = 1
+			m = split(ENVIRON["SC_PW"], P, "\n"); for (i = 1; i <= m; i++) { split(P[i], f, ":"); pgid[f[1]] = f[4] }
+			m = split(ENVIRON["SC_T"], P, "\n")
+			for (i = 1; i <= m; i++) {
+				k = split(P[i], f, " ")
+				if (f[1] == "authorizedkeysfile") for (j = 2; j <= k; j++) if (!seen[f[j]]++) print "akf " f[j]
+				if (f[1] == "pidfile" && !pf++) print "pidfile " f[2]
+			}
 		}
 		FILENAME == "/etc/group" {
 			split($0, f, ":"); gname[f[3]] = f[1]; known[f[1]] = 1
@@ -194,7 +198,7 @@ main() {
 				if (cx) print "sudo " u
 				else if (lv != "") print "sudolevel " u " " lv " " at
 			}
-		}' "$@" -
+		}' "$@" </dev/null
 	}
 
 	# Wait for an accessctl apply in progress (it holds the lock exclusively until it has
@@ -255,10 +259,7 @@ EOF
 		;;
 	esac
 	printf '%s' "$out" | section sshd_t - rc=$rc
-	plan=$(scan_config "$pw" "$@" <<EOF
-$out
-EOF
-)
+	plan=$(scan_config "$pw" "$out" "$@")
 	# Which of the users /etc/passwd itself holds (useradd and usermod work only on those), each
 	# one looked up by name, what each home is, which account tools exist, the SSH server, and
 	# scan_config's findings: all with shell built-ins, in one section, sent without base64 (and
