@@ -255,13 +255,17 @@ func (c *cli) renderChecked(w io.Writer, format string, findings []report.Findin
 }
 
 // checkedWhat says what a manifest holds, for the closing line of check and validate:
-// "4 users, 5 key pairs, 3 host groups, 6 hosts" and, when rules ran, ", 14 rules".
+// "4 users, 5 key pairs, 3 host groups, 6 hosts", then ", 2 cloud registries" when there are
+// any and, when rules ran, ", 14 rules".
 func checkedWhat(m *manifest.Manifest, rules int) string {
 	if m == nil {
 		return ""
 	}
 	s := fmt.Sprintf("%s, %s, %s, %s", countOf(len(m.Users), "user"), countOf(len(m.Keypairs), "key pair"),
 		countOf(len(m.HostGroups), "host group"), countOf(len(m.Hosts), "host"))
+	if len(m.Clouds) > 0 {
+		s += ", " + countOf(len(m.Clouds), "cloud registry")
+	}
 	if rules > 0 {
 		s += ", " + countOf(rules, "rule")
 	}
@@ -269,8 +273,11 @@ func checkedWhat(m *manifest.Manifest, rules int) string {
 }
 
 func countOf(n int, noun string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return "1 " + noun
+	case strings.HasSuffix(noun, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -267,11 +267,11 @@ _accessctl() {
             esac
             return
         fi
-        words=(${words[2,-1]})
+        words=("${(@)words[2,-1]}")
         (( CURRENT-- ))
         ;;
     esac
-    words=(${words[2,-1]})
+    words=("${(@)words[2,-1]}")
     (( CURRENT-- ))
     case $cmd in
 `)

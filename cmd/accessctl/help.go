@@ -294,6 +294,18 @@ func examples(cmd string) []string {
 			"accessctl plan -f access.yaml --detailed-exitcode --format json > drift.json   # exit 2: drift",
 			"accessctl plan -f access.yaml --format markdown > plan.md                       # a PR comment",
 		}
+	case "access":
+		return []string{
+			"accessctl access -f access.yaml                                   # a table per host",
+			"accessctl access -f access/ --format csv --out review/access.csv  # commit it: access changes as diffs",
+			"accessctl access -i inventory.yaml --usage --format json          # an unmanaged fleet, with last logins",
+		}
+	case "import":
+		return []string{
+			"accessctl import -i inventory.yaml --out access.yaml",
+			"accessctl import -i inventory.yaml --limit 'web-*' > web.yaml",
+			"accessctl plan -f access.yaml -i inventory.yaml                  # right after: no changes",
+		}
 	case "apply":
 		return []string{
 			"accessctl apply -f access.yaml                      # plan, show, ask, apply",

@@ -36,6 +36,8 @@ type fleetOptions struct {
 	sshConfig      string
 	winrm          winrmOptions
 	pull           pullFlags
+	// usage: plan --usage reads login records too (stale-key); access has its own flag.
+	usage bool
 }
 
 func (o *fleetOptions) bind(fs *flag.FlagSet) {
@@ -72,6 +74,7 @@ type fleetRun struct {
 	pull  *reconcile.PullOptions
 	now   time.Time
 	waits reconcile.Waits
+	usage bool
 	// clouds are the cloud key-pair registries of the run (cloud.go).
 	clouds *cloudRun
 }
@@ -132,7 +135,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 		return nil, exitUsage
 	}
 	run := &fleetRun{check: res, targets: map[string]inventory.Target{}, winrm: &o.winrm, pull: pull,
-		now: now, dials: map[string]*dialed{}, waits: reconcile.Waits{Lock: o.lockTimeout}}
+		now: now, dials: map[string]*dialed{}, waits: reconcile.Waits{Lock: o.lockTimeout}, usage: o.usage}
 	if keepConns {
 		run.conns = map[string]transport.Conn{}
 	}
@@ -175,6 +178,7 @@ func (c *cli) planFleet(ctx context.Context, o *fleetOptions, keepConns bool) (*
 
 	input, err := policy.BuildInput(res.m, res.base, policy.InputOptions{
 		LookupEnv: c.lookupEnv, Live: run.clouds.live(reconcile.LiveInput(run.plan)), Plan: reconcile.PlanInput(run.plan),
+		Usage: planUsageInput(run),
 	})
 	if err != nil {
 		c.errorf("%v", err)
@@ -202,7 +206,7 @@ func (c *cli) planTarget(ctx context.Context, run *fleetRun, t inventory.Target,
 	conn := d.conn
 	hp := reconcile.PlanHost(ctx, run.check.m, t.Host, path, conn, reconcile.Options{
 		Login: d.login, LoginKeys: d.keys, LookupEnv: c.lookupEnv, Today: today, Now: run.now, Pull: run.pull,
-		Recover: run.conns != nil, Waits: run.waits,
+		Recover: run.conns != nil, Waits: run.waits, Usage: run.usage,
 	})
 	run.mu.Lock()
 	run.dials[t.Name] = &dialed{login: d.login, keys: d.keys}
@@ -228,6 +232,7 @@ func runPlan(c *cli, args []string) int {
 	var o fleetOptions
 	o.bind(fs)
 	out := fs.String("out", "", "also write the plan as JSON to `FILE` (for apply --plan)")
+	fs.BoolVar(&o.usage, "usage", false, "also read sshd's login records and judge stale-key")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when changes are pending")
 	if code, ok := c.parseFlags(fs, args); !ok {
 		return code

@@ -9,9 +9,9 @@ import (
 // files accessctl writes. The read script sends these sections; a host read by an older script
 // lacks them and Effective.Read is false.
 
-// KeyFile is a file other than ~/.ssh/authorized_keys from which sshd may read a user's keys
+// KeyPathFile is a file other than ~/.ssh/authorized_keys from which sshd may read a user's keys
 // (an AuthorizedKeysFile path with its tokens expanded).
-type KeyFile struct {
+type KeyPathFile struct {
 	Path string `json:"path"`
 	File
 }
@@ -59,7 +59,7 @@ type Effective struct {
 	// Shells are the login shells /etc/shells lists (dropbear refuses any other).
 	Shells []string `json:"shells,omitempty"`
 	// KeyFiles are, per user, the other files sshd may read keys from.
-	KeyFiles map[string][]KeyFile `json:"keyFiles"`
+	KeyFiles map[string][]KeyPathFile `json:"keyFiles"`
 	// MatchBlocks: the sshd configuration has a Match block other than "Match all"; then Conns
 	// holds the per-connection values.
 	MatchBlocks bool   `json:"matchBlocks"`
@@ -98,7 +98,7 @@ func (e *Effective) ConnsOf(user string) []Conn {
 
 func newEffective() Effective {
 	return Effective{Local: map[string]bool{}, Homes: map[string]string{}, Tools: map[string]string{},
-		KeyFiles: map[string][]KeyFile{}, Sudo: map[string]SudoList{}}
+		KeyFiles: map[string][]KeyPathFile{}, Sudo: map[string]SudoList{}}
 }
 
 // parseFactsX parses the facts_x section: local, byname, home, tool and server lines, and

@@ -38,7 +38,7 @@ func TestReadZoo(t *testing.T) {
 	}
 	carolKey := strings.TrimSpace(string(mustRead(t, l.HumanIdentityFile+".pub")))
 	carolKey = strings.Join(strings.Fields(carolKey)[:2], " ")
-	keyFile := func(st *hoststate.Linux, path string) *hoststate.KeyFile {
+	keyFile := func(st *hoststate.Linux, path string) *hoststate.KeyPathFile {
 		for i, kf := range st.Effective.KeyFiles["carol"] {
 			if kf.Path == path {
 				return &st.Effective.KeyFiles["carol"][i]

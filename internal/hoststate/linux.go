@@ -143,6 +143,8 @@ type Linux struct {
 	Pull Pull `json:"pull"`
 	// Effective is what sshd and sudo decide for the users asked about (effective.go).
 	Effective Effective `json:"effective"`
+	// Extra holds the facts read for ReadExtras (extra.go); nil when none were asked for.
+	Extra *Extra `json:"extra,omitempty"`
 	// Fingerprint is a digest of everything the plan depends on, for stale-plan detection.
 	Fingerprint string `json:"fingerprint"`
 }
@@ -219,10 +221,11 @@ func ParseLinux(out []byte) (*Linux, error) {
 		shadowLines map[string]string // the batched shadow section, by user; nil if none
 		refs        []keyRef
 		parts       []string // the keyfiles section, split
+		extra       *extraParser
 	)
 	for _, s := range secs {
 		switch {
-		case s.kind == "facts" || s.kind == "pidfile" || s.kind == "keyfiles":
+		case s.kind == "facts" || s.kind == "pidfile" || s.kind == "keyfiles" || isExtraSection(s.kind):
 		case s.kind == "shadow" && s.arg == "-":
 		case s.kind == "keys" && shadowLines != nil:
 			hashed = append(hashed, section{kind: "shadow", arg: s.arg, attrs: map[string]string{}, body: []byte(shadowLines[s.arg])})
@@ -233,6 +236,15 @@ func ParseLinux(out []byte) (*Linux, error) {
 			hashed = append(hashed, s)
 		}
 		seen[s.kind] = true
+		if isExtraSection(s.kind) {
+			if extra == nil {
+				extra = &extraParser{x: &Extra{}}
+			}
+			if err := extra.section(s); err != nil {
+				return nil, fmt.Errorf("section %s: %w", s.kind, err)
+			}
+			continue
+		}
 		switch s.kind {
 		case "passwd":
 			l.Accounts, err = parsePasswd(s.body)
@@ -268,7 +280,7 @@ func ParseLinux(out []byte) (*Linux, error) {
 				err = fmt.Errorf("key file path %q is not absolute", path)
 				break
 			}
-			kf := KeyFile{Path: path}
+			kf := KeyPathFile{Path: path}
 			if s.attrs["kind"] == string(KindFile) && s.attrs["ref"] != "" {
 				n, aerr := strconv.Atoi(s.attrs["ref"])
 				if aerr != nil || n < 0 || len(s.body) > 0 {
@@ -371,6 +383,12 @@ func ParseLinux(out []byte) (*Linux, error) {
 		}
 	}
 	mergeByName(l, byName)
+	if extra != nil {
+		if err := extra.finish(); err != nil {
+			return nil, err
+		}
+		l.Extra = extra.x
+	}
 	h := sha256.New()
 	for _, s := range hashed {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00", s.kind, s.arg, s.attrs["kind"], len(s.body))

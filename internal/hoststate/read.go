@@ -82,3 +82,13 @@ func Bounded(s string) string {
 	}
 	return out
 }
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	if s == "" {
+		return "no error output"
+	}
+	return s
+}

@@ -9,6 +9,18 @@ main() {
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	export PATH LC_ALL=C
 	echo "@@accessctl-read 1"
+	# Leading +words ask for the extra sections of read_extra_linux.sh, which is then sent in
+	# front of this script: +access, +usage, +sudo=U,V.
+	ax_access= ax_usage= ax_sudo=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		+access) ax_access=1 ;;
+		+usage) ax_usage=1 ;;
+		+sudo=*) ax_sudo=${1#+sudo=} ;;
+		*) break ;;
+		esac
+		shift
+	done
 
 	# section KIND [ARG] [k=v...]: body from stdin, base64.
 	section() {
@@ -479,6 +491,9 @@ EOF
 	[ -n "$pidfile" ] || pidfile=/run/sshd.pid
 	file_section pidfile "$pidfile" "$pidfile"
 	printf 'systemd=%s\nuid=%s\n' "$systemd" "$(id -u)" | section facts -
+	if [ -n "$ax_access$ax_usage$ax_sudo" ] && command -v extra_sections >/dev/null 2>&1; then
+		extra_sections
+	fi
 	echo "@@done"
 }
 main "$@" </dev/null

@@ -5,7 +5,7 @@
 // visudo and useradd instead of fakes (STYLE.md habit 7).
 //
 // Each lab host is a Linux mount namespace (`unshare -m --propagation private`) in which private
-// directories are mounted over /etc, /home, /root, /run and /var/lib, running its own
+// directories are mounted over /etc, /home, /root, /run, /var/lib and /var/log, running its own
 // `/usr/sbin/sshd -D -e` that listens on its own loopback address 127.0.X.N port 22. So on one
 // machine, every host has its own users, sudoers, sshd configuration, host key and accessctl state,
 // and a login through sshd (and whatever it runs: useradd, visudo, sshd -T, a SIGHUP to the pid in

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -33,6 +34,8 @@ type Host struct {
 	Port int
 	// Variant is the spec's variant.
 	Variant Variant
+	// AuthLog is the stamp style of the host's /var/log/auth.log (see HostSpec).
+	AuthLog AuthLogFormat
 
 	lab *Lab
 	dir string // holds etc, home, root, run, var/lib and sshd.log
@@ -160,6 +163,8 @@ fi
 mount --bind "$LAB_DIR/home" /home
 mount --bind "$LAB_DIR/root" /root
 mount --bind "$LAB_DIR/var/lib" /var/lib
+mkdir -p "$LAB_DIR/var/log"
+mount --bind "$LAB_DIR/var/log" /var/log
 mount --bind "$LAB_DIR/run" /run
 if [ -d "$LAB_DIR/sbin" ]; then
 	mount --bind /usr/sbin "$LAB_DIR/realsbin"
@@ -182,11 +187,6 @@ func (h *Host) Start(ctx context.Context) error {
 		return fmt.Errorf("lab: %s is already running", h.Name)
 	}
 	h.mu.Unlock()
-	log, err := os.OpenFile(filepath.Join(h.dir, "sshd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", nsScript)
 	cmd.Env = []string{"LAB_DIR=" + h.dir, "LAB_ADDR=" + h.Addr, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
 	if h.Variant == Dropbear {
@@ -198,10 +198,34 @@ func (h *Host) Start(ctx context.Context) error {
 		}
 		cmd.Env = append(cmd.Env, "LAB_LOWER="+filepath.Join(h.template(), "etc"))
 	}
-	cmd.Stdout, cmd.Stderr = log, log
+	// sshd -e writes its records to stderr; like rsyslog, the lab stamps each one and appends it
+	// to the host's own /var/log/auth.log, and keeps the raw lines in sshd.log.
+	if err := os.MkdirAll(filepath.Join(h.dir, "var", "log"), 0o755); err != nil {
+		return err
+	}
+	authLog, err := os.OpenFile(filepath.Join(h.dir, "var", "log", "auth.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		authLog.Close()
+		return err
+	}
+	rawLog, err := os.OpenFile(filepath.Join(h.dir, "sshd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		authLog.Close()
+		pr.Close()
+		pw.Close()
+		return err
+	}
+	go h.stampLog(pr, rawLog, authLog)
+	cmd.Stdout, cmd.Stderr = pw, pw
 	// Pdeathsig: sshd dies with the test binary even when the test is killed before Close.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	pw.Close() // sshd holds the write end; the stamper ends when every sshd process has exited
+	if err != nil {
 		return fmt.Errorf("lab: start %s: %w", h.Name, err)
 	}
 	exited := make(chan struct{})
@@ -229,6 +253,30 @@ func (h *Host) Start(ctx context.Context) error {
 	h.mntNS, h.nsFile = ns, nsf
 	h.mu.Unlock()
 	return nil
+}
+
+// stampLog copies sshd's stderr to sshd.log as it is, and to auth.log one record per line with a
+// syslog stamp, host name, and program, as rsyslog writes them (traditional or RFC 3339).
+func (h *Host) stampLog(r io.ReadCloser, raw, auth *os.File) {
+	defer r.Close()
+	defer raw.Close()
+	defer auth.Close()
+	pid := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		raw.WriteString(line + "\n")
+		if pid == 0 {
+			pid = h.PID()
+		}
+		now := time.Now()
+		stamp := now.Format(time.Stamp)
+		if h.AuthLog == AuthLogRFC3339 {
+			stamp = now.Format("2006-01-02T15:04:05.000000-07:00")
+		}
+		fmt.Fprintf(auth, "%s %s sshd[%d]: %s\n", stamp, h.Name, pid, strings.TrimRight(line, "\r"))
+	}
 }
 
 // waitReady waits until the host's sshd sends its SSH banner.

@@ -51,7 +51,19 @@ type HostSpec struct {
 	Name string
 	// Variant defaults to Debian.
 	Variant Variant
+	// AuthLog is how the host's /var/log/auth.log stamps sshd's records: AuthLogTraditional
+	// (the default, rsyslog's "Mmm dd HH:MM:SS host sshd[pid]: ...") or AuthLogRFC3339.
+	AuthLog AuthLogFormat
 }
+
+// AuthLogFormat is the timestamp style of a lab host's /var/log/auth.log.
+type AuthLogFormat string
+
+// Auth log formats.
+const (
+	AuthLogTraditional AuthLogFormat = "traditional"
+	AuthLogRFC3339     AuthLogFormat = "rfc3339"
+)
 
 // Specs returns n specs of one variant named prefix-1 … prefix-n.
 func Specs(prefix string, n int, v Variant) []HostSpec {
@@ -221,7 +233,7 @@ func Start(ctx context.Context, specs []HostSpec) (_ *Lab, err error) {
 		}
 		l.addrs = append(l.addrs, a)
 		l.Hosts = append(l.Hosts, &Host{
-			Name: s.Name, Addr: a.addr, Port: 22, Variant: s.Variant,
+			Name: s.Name, Addr: a.addr, Port: 22, Variant: s.Variant, AuthLog: s.AuthLog,
 			lab: l, dir: filepath.Join(dir, "hosts", s.Name),
 		})
 	}
@@ -317,11 +329,11 @@ func (l *Lab) Close() error {
 }
 
 // mounted are the directories each host has its own copy of.
-var mounted = []string{"/etc", "/home", "/root", "/run", "/var/lib"}
+var mounted = []string{"/etc", "/home", "/root", "/run", "/var/lib", "/var/log"}
 
 // buildTemplate prepares, once per lab, the files every host starts from.
 func (l *Lab) buildTemplate(ctx context.Context, tmpl string) error {
-	for _, d := range []string{"home", "root", "run", "var/lib"} {
+	for _, d := range []string{"home", "root", "run", "var/lib", "var/log"} {
 		if err := os.MkdirAll(filepath.Join(tmpl, d), 0o755); err != nil {
 			return err
 		}

@@ -476,6 +476,7 @@ var loginNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
 
 // settingTypes are the documented policy settings and their JSON kinds.
 var settingTypes = map[string]string{
+	"staleKeyDays":      "int",
 	"minPasswordLength": "int",
 	"minPasswordScore":  "int",
 	"minRSABits":        "int",

@@ -21,6 +21,8 @@ type InputOptions struct {
 	// They must marshal to JSON.
 	Live any
 	Plan any
+	// Usage becomes input.usage (--usage: login records per host, docs/policy-input.md).
+	Usage any
 }
 
 // DefaultSettings returns the documented defaults of policy.settings (docs/policy-input.md).
@@ -39,6 +41,8 @@ func DefaultSettings() map[string]any {
 			"sk-ecdsa-sha2-nistp256@openssh.com",
 		},
 		"maxRdpUsers": 2,
+		// stale-key: a bound key unused this many days on all its hosts (--usage).
+		"staleKeyDays": 90,
 	}
 }
 
@@ -71,6 +75,7 @@ func BuildInput(m *manifest.Manifest, base *manifest.Manifest, o InputOptions) (
 		"facts":    map[string]any{"privateKeyPaths": stringList(m.PrivateKeyPaths)},
 		"live":     o.Live,
 		"plan":     o.Plan,
+		"usage":    o.Usage,
 	}
 	if base != nil {
 		baseSettings, err := mergeSettings(base.Policy.Settings)

@@ -345,7 +345,7 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 	case hoststate.KindAbsent, "":
 		return fmt.Sprintf("authorized_keys for %s: %s to install", user, plural(len(want), "key", "keys")), Create
 	}
-	if f.Content == authorizedKeysText(want) {
+	if f.Content == authorizedKeysText(want) || keysEquivalent(want, f) {
 		return "", ""
 	}
 	live, invalid := hoststate.ParseAuthorizedKeys(f.Content)
@@ -496,6 +496,8 @@ func planSudo(d *Desired, live *hoststate.Linux, p *linuxPlanner) {
 		wantLevel[du.Name] = true
 		b.WriteString(sudoLine(du.Name, du.Sudo) + "\n")
 		switch cur, ok := liveLevel[du.Name]; {
+		case !ok && sudoGranted(live, du.Name, du.Sudo):
+			// Granted by another rule (a group, another sudoers file): nothing to do.
 		case !ok:
 			cs = append(cs, pending{Create, du.Name, fmt.Sprintf("%s may run %s in the manifest", du.Name, sudoWords(du.Sudo)), nil, sudoView(du.Name, du.Sudo)})
 		case cur != du.Sudo:
@@ -520,6 +522,9 @@ func planSudo(d *Desired, live *hoststate.Linux, p *linuxPlanner) {
 			cs = append(cs, pending{Delete, hoststate.SudoersPath, "no user has sudo here in the manifest", "file", nil})
 		}
 	case live.Sudoers.Kind == hoststate.KindFile && live.Sudoers.Content == want:
+		return
+	case len(cs) == 0 && !live.Sudoers.Exists():
+		// Every right is granted by other rules (sudoGranted): no drop-in is needed.
 		return
 	default:
 		op = Op{Kind: OpSudoers, Path: hoststate.SudoersPath, Content: &want}

@@ -29,7 +29,7 @@ func effLive(mainCfg string) *hoststate.Linux {
 		Homes: map[string]string{"labadmin": "dir", "carol": "dir"}, Server: "sshd", SudoIncludeDir: true,
 		Tools: map[string]string{"useradd": "/usr/sbin/useradd", "usermod": "/usr/sbin/usermod", "userdel": "/usr/sbin/userdel",
 			"groupadd": "/usr/sbin/groupadd", "gpasswd": "/usr/bin/gpasswd", "chpasswd": "/usr/sbin/chpasswd", "setpriv": "/usr/bin/setpriv", "visudo": "/usr/sbin/visudo"},
-		KeyFiles: map[string][]hoststate.KeyFile{}, Sudo: map[string]hoststate.SudoList{}}
+		KeyFiles: map[string][]hoststate.KeyPathFile{}, Sudo: map[string]hoststate.SudoList{}}
 	return l
 }
 
@@ -135,7 +135,7 @@ func TestEffectiveKeysAndFindings(t *testing.T) {
 	live := effLive(debianMain)
 	live.SshdT["authorizedkeysfile"] = "/etc/ssh/authorized_keys/%u"
 	live.SshdT["authorizedkeyscommand"] = "/usr/bin/sss_ssh_authorizedkeys %u"
-	live.Effective.KeyFiles["carol"] = []hoststate.KeyFile{{Path: "/etc/ssh/authorized_keys/carol", File: hoststate.File{Kind: hoststate.KindFile, Content: bobPub + "\n"}}}
+	live.Effective.KeyFiles["carol"] = []hoststate.KeyPathFile{{Path: "/etc/ssh/authorized_keys/carol", File: hoststate.File{Kind: hoststate.KindFile, Content: bobPub + "\n"}}}
 	hp := planEff(t, effManifest(t, nil, carol), live)
 	var op *Op
 	for _, c := range hp.Changes {
@@ -163,7 +163,7 @@ func TestEffectiveKeysAndFindings(t *testing.T) {
 
 	// Default AuthorizedKeysFile: a key in authorized_keys2 is removed, named by fingerprint.
 	live = effLive(debianMain)
-	live.Effective.KeyFiles["carol"] = []hoststate.KeyFile{{Path: "/home/carol/.ssh/authorized_keys2", File: hoststate.File{Kind: hoststate.KindFile, Content: bobPub + "\n"}}}
+	live.Effective.KeyFiles["carol"] = []hoststate.KeyPathFile{{Path: "/home/carol/.ssh/authorized_keys2", File: hoststate.File{Kind: hoststate.KindFile, Content: bobPub + "\n"}}}
 	hp = planEff(t, effManifest(t, nil, carol), live)
 	found := false
 	for _, c := range hp.Changes {
@@ -178,7 +178,7 @@ func TestEffectiveKeysAndFindings(t *testing.T) {
 	// A locked user gets no key, in every file.
 	live = effLive(debianMain)
 	live.AuthorizedKeys["carol"] = hoststate.File{Kind: hoststate.KindFile, Content: alicePub + "\n"}
-	live.Effective.KeyFiles["carol"] = []hoststate.KeyFile{{Path: "/home/carol/.ssh/authorized_keys2", File: hoststate.File{Kind: hoststate.KindFile, Content: bobPub + "\n"}}}
+	live.Effective.KeyFiles["carol"] = []hoststate.KeyPathFile{{Path: "/home/carol/.ssh/authorized_keys2", File: hoststate.File{Kind: hoststate.KindFile, Content: bobPub + "\n"}}}
 	locked := carol
 	locked.State = manifest.StateLocked
 	hp = planEff(t, effManifest(t, nil, locked), live)

@@ -52,7 +52,7 @@ func PlanHost(ctx context.Context, m *manifest.Manifest, h manifest.Host, path s
 	}
 	users := ReadUsers(m, o.Login)
 	root := o.Login == "root"
-	live, err := hoststate.ReadLinux(ctx, conn, root, users)
+	live, err := hoststate.ReadLinuxWith(ctx, conn, root, users, readExtras(d, o))
 	if err != nil {
 		return ErrorPlan(h, path, fmt.Errorf("read host: %w", err))
 	}

@@ -175,6 +175,8 @@ type Options struct {
 	// Pull configures pull mode for hosts whose groups say keys: pull (pull.go); nil: defaults
 	// (unsigned, the plug-in must be on the host, DefaultSnapshotMaxAge).
 	Pull *PullOptions
+	// Usage also reads sshd's login records (--usage; the live state's Extra.Usage).
+	Usage bool
 }
 
 func plural(n int, one, many string) string {

@@ -180,6 +180,13 @@ func objectText(m map[string]any) string {
 // line starts with "+ " (added), "- " (removed), "~ " (changed) or "  " (context).
 func changeDetails(c reconcile.Change) []string {
 	before, after := normalize(c.Before), normalize(c.After)
+	// An empty string says "nothing" as well as nil does (older and Windows plans use strings).
+	if before == "" {
+		before = nil
+	}
+	if after == "" {
+		after = nil
+	}
 	bl, bIsList := before.([]any)
 	al, aIsList := after.([]any)
 	if (bIsList || before == nil) && (aIsList || after == nil) && allKeys(bl) && allKeys(al) && (len(bl)+len(al) > 0) {

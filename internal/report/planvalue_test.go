@@ -44,6 +44,7 @@ func TestChangeDetails(t *testing.T) {
 	}{
 		{"strings", "1 key", "2 keys", []string{"- 1 key", "+ 2 keys"}},
 		{"nothing", nil, nil, nil},
+		{"empty string is nothing", "", "S-1-5-32-544", []string{"+ S-1-5-32-544"}},
 		{"only options differ", []any{key("k", "SHA256:x", "", "c")}, []any{key("k", "SHA256:x", "no-pty", "c")},
 			[]string{`~ k SHA256:x (ssh-ed25519) in /home/a/.ssh/authorized_keys: options "" -> "no-pty"`}},
 		{"unchanged keys are counted", []any{key("k", "SHA256:x", "", "c"), key("j", "SHA256:y", "", "")},

@@ -125,7 +125,7 @@ func TestJSONShape(t *testing.T) {
 func TestRuleCatalogue(t *testing.T) {
 	spec := []string{"root-user", "root-login", "connect-as-root", "weak-password", "password-unverifiable",
 		"password-auth-enabled", "key-algorithm", "duplicate-key", "private-key", "bound-keypair-delete",
-		"rdp-session-limit", "exception-expired", "unmanaged-user", "lockout", RuleInvalidManifest}
+		"rdp-session-limit", "exception-expired", "unmanaged-user", "lockout", "stale-key", RuleInvalidManifest}
 	ids := map[string]bool{}
 	for _, r := range Rules {
 		if ids[r.ID] {

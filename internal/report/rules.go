@@ -32,6 +32,7 @@ var Rules = []RuleInfo{
 	{"exception-expired", SeverityWarn, "A policy exception is past its expiry date."},
 	{"unmanaged-user", SeverityWarn, "A human account on a host is neither in the manifest nor created by accessctl."},
 	{"lockout", SeverityDeny, "The change would leave accessctl's own login without a way in on a host."},
+	{"stale-key", SeverityWarn, "With --usage: a key binding has no accepted login within staleKeyDays on any of its hosts."},
 }
 
 // InformationURI is the project's home, written into SARIF.

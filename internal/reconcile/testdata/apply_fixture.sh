@@ -68,10 +68,20 @@ try() {
 	try_o=$("$@" 2>&1) || fail "$try_l: ${try_o:-exit status $?}"
 }
 
-# finish OUTCOME: record how this run ended, tell the relay, end.
+# finish OUTCOME: record how this run ended, tell the relay, end. Unless a confirm or abort is
+# relaying the end (it forgets the run after), the run forgets its own files now: the relay
+# reads on from its open journal.
 finish() {
 	printf '%s\n' "$1" >"$RUNDIR/$RUN.outcome.tmp" && mv -f -- "$RUNDIR/$RUN.outcome.tmp" "$RUNDIR/$RUN.outcome"
 	say "exit $1"
+	if [ ! -f "$RUNDIR/$RUN.confirm" ] && [ ! -f "$RUNDIR/$RUN.abort" ] && [ "${RUN#recover-}" = "$RUN" ]; then
+		# Keep the outcome for the next run when nobody may have read it (the relay died).
+		if kill -0 "$LAUNCHER" 2>/dev/null; then
+			forget_run
+		else
+			rm -f -- "$RUNDIR/$RUN.sh" "$RUNDIR/$RUN.log" "$RUNDIR/$RUN.pid"
+		fi
+	fi
 	exit 0
 }
 
@@ -662,10 +672,12 @@ await_confirm() {
 			undo "the controller went away before confirming"
 		fi
 		i=$((i + 1))
-		if [ "$i" -gt $((CONFIRM_WAIT * 10)) ]; then
+		if [ "$i" -gt $((CONFIRM_WAIT * 5)) ]; then
 			undo "no confirmation within ${CONFIRM_WAIT}s"
 		fi
-		sleep 0.1 2>/dev/null || sleep 1
+		# A heartbeat through the relay each second: a relay whose controller is gone dies of it.
+		[ $((i % 5)) = 0 ] && say hb
+		sleep 0.2 2>/dev/null || sleep 1
 	done
 }
 
@@ -729,22 +741,34 @@ launch() {
 	: >"$log" || { say "exit not started: cannot write $log"; exit 1; }
 	LAUNCHER=$$
 	export LAUNCHER
+	# Started from a subshell that exits at once, so the run is nobody's child here: when this
+	# process becomes the relay (tail), the run's end is seen, not left a zombie.
 	if command -v setsid >/dev/null 2>&1; then
-		setsid sh "$0" apply </dev/null >>"$log" 2>&1 &
+		(setsid sh "$0" apply </dev/null >>"$log" 2>&1 &)
 	else
-		sh "$0" apply </dev/null >>"$log" 2>&1 &
+		(sh "$0" apply </dev/null >>"$log" 2>&1 &)
 	fi
 	i=0
 	while [ ! -s "$RUNDIR/$RUN.pid" ] && [ "$i" -lt 100 ]; do
 		i=$((i + 1))
 		sleep 0.1 2>/dev/null || sleep 1
 	done
+	# GNU tail follows the journal without polling (inotify) and ends when the run does; this
+	# process becomes it, so the run watches the relay itself.
+	if p=$(pid_of_run) && [ -n "$p" ] && tail --version 2>/dev/null | grep -q GNU; then
+		exec tail -n +1 -f --pid="$p" -s 0.2 -- "$log"
+	fi
 	relay "$log" launch
 }
 
 # tell WORD: confirm or abort the run, relay its end, and forget it.
 tell() {
 	: >"$RUNDIR/$RUN.$1" || { say "fail cannot write $RUNDIR/$RUN.$1"; exit 1; }
+	if p=$(pid_of_run) && [ -n "$p" ] && [ -f "$RUNDIR/$RUN.log" ] && tail --version 2>/dev/null | grep -q GNU; then
+		tail -n +1 -f --pid="$p" -s 0.2 -- "$RUNDIR/$RUN.log"
+		forget_run
+		return 0
+	fi
 	relay "$RUNDIR/$RUN.log" "$1"
 }
 
