@@ -61,19 +61,14 @@ try() {
 	try_o=$("$@" 2>&1) || fail "$try_l: ${try_o:-exit status $?}"
 }
 
-# finish OUTCOME: record how this run ended, tell the relay, end. Unless a confirm or abort is
-# relaying the end (it forgets the run after), the run forgets its own files now: the relay
-# reads on from its open journal.
+# finish OUTCOME: record how this run ended, tell the relay, end. The relay that reads the end
+# forgets the run; when the controller went away, the outcome stays for the next run to report.
 finish() {
 	printf '%s\n' "$1" >"$RUNDIR/$RUN.outcome.tmp" && mv -f -- "$RUNDIR/$RUN.outcome.tmp" "$RUNDIR/$RUN.outcome"
 	say "exit $1"
-	if [ ! -f "$RUNDIR/$RUN.confirm" ] && [ ! -f "$RUNDIR/$RUN.abort" ] && [ "${RUN#recover-}" = "$RUN" ]; then
-		# Keep the outcome for the next run when nobody may have read it (the relay died).
-		if kill -0 "$LAUNCHER" 2>/dev/null; then
-			forget_run
-		else
-			rm -f -- "$RUNDIR/$RUN.sh" "$RUNDIR/$RUN.log" "$RUNDIR/$RUN.pid"
-		fi
+	if [ "${RUN#recover-}" = "$RUN" ] && [ -n "${LAUNCHER:-}" ] && ! kill -0 "$LAUNCHER" 2>/dev/null &&
+		[ ! -f "$RUNDIR/$RUN.confirm" ] && [ ! -f "$RUNDIR/$RUN.abort" ]; then
+		rm -f -- "$RUNDIR/$RUN.sh" "$RUNDIR/$RUN.log" "$RUNDIR/$RUN.pid"
 	fi
 	exit 0
 }
@@ -87,7 +82,7 @@ step() {
 	[ "$f_step" = "$1" ] || return 0
 	rm -f -- "$FAULT"
 	case $f_mode in
-	controller) kill -9 "$LAUNCHER" 2>/dev/null ;;
+	controller) kill -9 "$(cat -- "$RUNDIR/$RUN.relay" 2>/dev/null)" "$LAUNCHER" 2>/dev/null ;;
 	host) kill -9 $$ ;;
 	esac
 }
@@ -574,6 +569,12 @@ start() {
 apply_run() {
 	trap '' HUP PIPE
 	echo $$ >"$RUNDIR/$RUN.pid"
+	# Start once the relay runs (its pid is the sign of the controller's session).
+	i=0
+	while [ ! -s "$RUNDIR/$RUN.relay" ] && [ "$i" -lt 50 ]; do
+		i=$((i + 1))
+		sleep 0.1 2>/dev/null || sleep 1
+	done
 	do_apply
 	await_confirm
 }
@@ -746,11 +747,19 @@ launch() {
 		i=$((i + 1))
 		sleep 0.1 2>/dev/null || sleep 1
 	done
-	# GNU tail follows the journal without polling (inotify) and ends when the run does; this
-	# process becomes it, so the run watches the relay itself.
+	# GNU tail follows the journal without polling (inotify) and ends when the run does. It dies
+	# of SIGPIPE when the controller has gone; this process then ends too, which the run sees.
 	if p=$(pid_of_run) && [ -n "$p" ] && tail --version 2>/dev/null | grep -q GNU; then
-		exec tail -n +1 -f --pid="$p" -s 0.2 -- "$log"
+		tail -n +1 -f --pid="$p" -s 0.2 -- "$log" &
+		echo $! >"$RUNDIR/$RUN.relay"
+		wait $! || exit 1
+		# The run has ended and its end was relayed: forget it, unless a confirm or abort relays it.
+		if ! kill -0 "$p" 2>/dev/null && [ ! -f "$RUNDIR/$RUN.confirm" ] && [ ! -f "$RUNDIR/$RUN.abort" ]; then
+			forget_run
+		fi
+		exit 0
 	fi
+	echo $$ >"$RUNDIR/$RUN.relay"
 	relay "$log" launch
 }
 
