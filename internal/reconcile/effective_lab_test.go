@@ -137,11 +137,12 @@ func (z *zoo) apply(h *lab.Host, m *manifest.Manifest) (*HostPlan, Result) {
 	return hp, ApplyHost(z.ctx, hp, hp.Live, conn, redial, ApplyOptions{Login: z.l.AdminUser, Now: time.Now()})
 }
 
-// converge applies m, which must apply, and checks the next plan is empty.
+// converge applies m, which must apply (or find nothing to change), and checks the next plan is
+// empty.
 func (z *zoo) converge(h *lab.Host, m *manifest.Manifest) *HostPlan {
 	z.t.Helper()
 	hp, res := z.apply(h, m)
-	if res.Outcome != Applied {
+	if res.Outcome != Applied && (res.Outcome != Unchanged || len(hp.Changes) != 0) {
 		z.t.Fatalf("%s: apply: %s %v\nplan: %s", h.Name, res.Outcome, res.Err, describePlan(hp))
 	}
 	if again := z.plan(h, m); len(again.Changes) != 0 || again.Status != StatusOK {
@@ -423,7 +424,9 @@ func TestLabEffectiveZoo(t *testing.T) {
 			// (Not labadmin's home: sudo leaves .sudo_as_admin_successful there on first use.)
 			snapshot := "cat /etc/passwd /etc/shadow /etc/group; ls /home; ls -A /var/lib/accessctl /home/carol /var/lib/carol-home 2>/dev/null; true"
 			before := h.MustExec(t, snapshot)
-			hp, res := z.apply(h, z.manifest(h, noPasswords, z.carol(), manifest.User{Name: "alice", Keypairs: []manifest.Binding{{Keypair: "alice-lab"}}}))
+			// carol gets a second key: a change in her home, which apply cannot make there.
+			carol := z.carol(func(u *manifest.User) { u.Keypairs = append(u.Keypairs, manifest.Binding{Keypair: "alice-lab"}) })
+			hp, res := z.apply(h, z.manifest(h, noPasswords, carol, manifest.User{Name: "alice", Keypairs: []manifest.Binding{{Keypair: "alice-lab"}}}))
 			if res.Outcome != Failed || !strings.Contains(res.Err.Error(), "home of carol") {
 				t.Errorf("apply: %s %v%s", res.Outcome, res.Err, describePlan(hp))
 			}
