@@ -194,6 +194,22 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 			}
 		}
 	}
+	// Effective, not files: when the files sshd reads for the user hold exactly the wanted keys
+	// between them (each once, with its options), access is as the manifest says, wherever each
+	// key is (a key left in authorized_keys2, an imported host).
+	if acct != nil && len(paths) > 0 {
+		var files []hoststate.File
+		for _, ep := range paths {
+			f, ok := keyFileOf(live, u.Name, homeFile, ep)
+			if !ok {
+				f = hoststate.File{Kind: hoststate.KindAbsent}
+			}
+			files = append(files, f)
+		}
+		if keysEquivalentAll(keys, files) {
+			return
+		}
+	}
 	if target == "" && (len(keys) > 0 || len(paths) > 0) {
 		p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResKeys, Name: u.Name,
 			Reason:  fmt.Sprintf("sshd reads %s's keys from %s; accessctl writes keys only to ~/.ssh/authorized_keys or a file outside the home", u.Name, strings.Join(paths, " ")),
@@ -247,14 +263,34 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 				continue
 			}
 			views := keyViews(f.Content, ep, p.names)
+			wanted := map[string]bool{}
+			for _, k := range keys {
+				wanted[k.Fingerprint] = true
+			}
 			var fps []string
+			moved := 0
 			for _, v := range views {
+				if wanted[v.Fingerprint] {
+					moved++
+					continue
+				}
 				fps = append(fps, v.Fingerprint)
 				p.findings = append(p.findings, Finding{Rule: "foreign-access", User: u.Name, Where: ep,
 					Msg: fmt.Sprintf("key %s in %s logs in as %s; the manifest does not grant it there (removed by apply)", v.Fingerprint, ep, u.Name)})
 			}
-			p.add(Delete, ResKeys, u.Name+":"+ep, fmt.Sprintf("sshd reads %s for %s: %s not in the manifest (%s)", ep, u.Name,
-				plural(len(parsed), "key", "keys"), strings.Join(fps, ", ")), views, nil, Op{Kind: OpKeyFileRemove, User: u.Name, Path: ep})
+			var what []string
+			if len(fps) > 0 {
+				what = append(what, fmt.Sprintf("%s not in the manifest (%s)", plural(len(fps), "key", "keys"), strings.Join(fps, ", ")))
+			}
+			if moved > 0 {
+				to := target
+				if to == homeFile {
+					to = shown
+				}
+				what = append(what, fmt.Sprintf("%d moved to %s", moved, to))
+			}
+			p.add(Delete, ResKeys, u.Name+":"+ep, fmt.Sprintf("sshd reads %s for %s: %s", ep, u.Name, strings.Join(what, "; ")),
+				views, nil, Op{Kind: OpKeyFileRemove, User: u.Name, Path: ep})
 		case hoststate.KindSymlink, hoststate.KindOther:
 			p.add(Delete, ResKeys, u.Name+":"+ep, fmt.Sprintf("sshd reads %s for %s and it is a %s; accessctl cannot tell which keys it grants", ep, u.Name, f.Kind),
 				string(f.Kind), nil, Op{Kind: OpKeyFileRemove, User: u.Name, Path: ep})
