@@ -46,13 +46,13 @@ var (
 
 // userOnHost is one account on one host, as import sees it.
 type userOnHost struct {
-	host    string
-	acct    hoststate.Account
-	groups  []string
-	sudo    string // manifest level, or "partial"
-	rules   []string
-	locked  bool
-	keys    []fileKey // from every file sshd reads the user's keys from (AuthorizedKeysFile)
+	host   string
+	acct   hoststate.Account
+	groups []string
+	sudo   string // manifest level, or "partial"
+	rules  []string
+	locked bool
+	keys   []fileKey // from every file sshd reads the user's keys from (AuthorizedKeysFile)
 }
 
 // fileKey is a key and the file it is in.
