@@ -4,8 +4,10 @@
 // this is what proves, outside Windows, that every script accessctl can send to a Windows host
 // is syntactically whole.
 //
-// The tool is a test prerequisite like the lab's sshd: when node or the npm modules are missing,
-// [Check] fails the test and says what to install; it never skips.
+// The tool is a test prerequisite like the lab's sshd: when node is missing, [Check] fails the
+// test and says what to install; it never skips. When the npm modules are missing and npm is
+// there, the first test installs them from tools/psparse's lock file (`npm ci`), as `go test`
+// fetches Go modules; test binaries running at once take turns under a file lock.
 package psparse
 
 import (
@@ -19,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,15 +73,56 @@ func findIn(dir string) (*Tool, error) {
 	if _, err := os.Stat(script); err != nil {
 		return nil, fmt.Errorf("the PowerShell parse tool is missing: %v", err)
 	}
+	if missing := missingModule(dir); missing != "" {
+		if err := install(dir); err != nil {
+			return nil, fmt.Errorf("the PowerShell parse test needs the npm modules of tools/psparse (%s is missing) and could not install them: %v: %s", missing, err, Install)
+		}
+		if missing := missingModule(dir); missing != "" {
+			return nil, fmt.Errorf("the PowerShell parse test needs the npm modules of tools/psparse (%s is missing after npm ci): %s", missing, Install)
+		}
+	}
+	return &Tool{Node: node, Script: script}, nil
+}
+
+// missingModule is the first file of the npm modules that is not installed in dir, or "".
+func missingModule(dir string) string {
 	for _, m := range []string{
 		"web-tree-sitter/package.json",
 		"tree-sitter-powershell/tree-sitter-powershell.wasm",
 	} {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(m))); err != nil {
-			return nil, fmt.Errorf("the PowerShell parse test needs the npm modules of tools/psparse (%s is missing): %s", m, Install)
+			return m
 		}
 	}
-	return &Tool{Node: node, Script: script}, nil
+	return ""
+}
+
+// install runs `npm ci` in dir (the pinned versions of its package-lock.json), once: it holds an
+// exclusive lock on dir/.npm-install.lock, and a test binary that waited finds them installed.
+// --ignore-scripts: the grammar's install script only loads native prebuilds, never used here.
+func install(dir string) error {
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return errors.New("npm is not on PATH")
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".npm-install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	if missingModule(dir) == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--prefix", dir, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci --prefix %s: %v: %s", dir, err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 func moduleRoot() (string, error) {
