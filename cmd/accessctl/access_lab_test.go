@@ -18,6 +18,7 @@ import (
 
 	"github.com/accessctl/accessctl/internal/access"
 	"github.com/accessctl/accessctl/internal/lab"
+	"github.com/accessctl/accessctl/internal/transport"
 )
 
 // messyFleet is three lab hosts with the history real fleets have (issue 12): accounts on some
@@ -139,7 +140,8 @@ func (f *messyFleet) run(t testing.TB, args ...string) (int, string, string) {
 }
 
 // TestImportRoundTripLab: import a messy fleet, then plan with the draft shows no change, with
-// the inventory's groups (-i) and with the draft's own hosts.
+// the inventory's groups (-i) and with the draft's own hosts. bob's key in authorized_keys2 (which
+// sshd reads) is bound like the others: the plan judges every file sshd reads together.
 func TestImportRoundTripLab(t *testing.T) {
 	f := newMessyFleet(t)
 	draft := filepath.Join(f.dir, "access.yaml")
@@ -151,7 +153,7 @@ func TestImportRoundTripLab(t *testing.T) {
 	t.Logf("draft:\n%s", text)
 	for _, want := range []string{
 		"name: alice-laptop", "from: [127.0.0.0/8, 10.0.0.0/8]", "expires: 2099-12-31",
-		"authorized_keys2:1: key", "name: eve-old-laptop", "sudo: nopasswd", "groups: [sudo]",
+		"name: bob-home", "- bob-home", "name: eve-old-laptop", "sudo: nopasswd", "groups: [sudo]",
 		"name: deploy", "rule: key-algorithm\n      keypair: dave-2009", "ci runner #7",
 	} {
 		if !strings.Contains(text, want) {
@@ -183,6 +185,15 @@ func TestAccessLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	web1 := f.l.Host("web-1")
+	// After the import, someone adds a key to bob's authorized_keys2 on web-1 and web-2.
+	foreign := filepath.Join(f.dir, "id_foreign")
+	if _, err := lab.GenerateKey(foreign, "mallory@elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	foreignPub := readString(t, foreign+".pub")
+	for _, h := range []string{"web-1", "web-2"} {
+		f.l.Host(h).MustExec(t, "printf '%s' "+transport.ShellQuote(foreignPub)+" >>/home/bob/.ssh/authorized_keys2")
+	}
 	if r, err := lab.SSH(ctx, web1, "alice", f.keys["alice"], "true"); err != nil || r.Code != 0 {
 		t.Fatalf("alice's login: %v %+v", err, r)
 	}
@@ -276,17 +287,19 @@ func TestAccessLab(t *testing.T) {
 		t.Errorf("no stale-key warning for alice's CI key:\n%s", errOut)
 	}
 	t.Logf("access --usage stderr:\n%s", errOut)
-	if !strings.Contains(errOut, "foreign-access") || !strings.Contains(errOut, "authorized_keys2:1") {
+	if !strings.Contains(errOut, "foreign-access") || !strings.Contains(errOut, "authorized_keys2:2") {
 		t.Errorf("no foreign-access warning for bob's key in authorized_keys2:\n%s", errOut)
 	}
 	if strings.Contains(errOut, "alice-laptop\" of user") {
 		t.Errorf("alice-laptop was used today but is reported stale:\n%s", errOut)
 	}
 
-	// plan --usage judges stale-key too, and still plans nothing.
-	code, _, planErr := f.run(t, "plan", "-f", draft, "-i", f.inventory, "--usage", "--detailed-exitcode")
-	if code != exitOK || !strings.Contains(planErr, "stale-key") || !strings.Contains(planErr, "ci-runner-7") {
-		t.Errorf("plan --usage: exit %d\n%s", code, planErr)
+	// plan --usage judges stale-key too, and plans the foreign key's removal (bob-home, beside it
+	// in authorized_keys2, moves to authorized_keys).
+	code, planOut, planErr := f.run(t, "plan", "-f", draft, "-i", f.inventory, "--usage", "--detailed-exitcode")
+	if code != exitChanges || !strings.Contains(planErr, "stale-key") || !strings.Contains(planErr, "ci-runner-7") ||
+		!strings.Contains(planOut, "authorized_keys bob:/home/bob/.ssh/authorized_keys2") || !strings.Contains(planOut, "1 key not in the manifest ("+fingerprintOf(t, foreignPub)+"); 1 moved to /home/bob/.ssh/authorized_keys") {
+		t.Errorf("plan --usage: exit %d\n%s\n%s", code, planOut, planErr)
 	}
 
 	// CSV: a header, then one row per host, account and path; the same run twice is identical.

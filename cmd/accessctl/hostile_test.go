@@ -259,9 +259,10 @@ func TestHostileHosts(t *testing.T) {
 	}
 	rep := parseReport(t, out)
 	rep.wantHosts(t, map[string][2]string{
-		"ssh-to-etc":     {"rolled back", "/home/alice/.ssh is a symlink; refusing to write through it"},
-		"keys-to-shadow": {"rolled back", "/home/alice/.ssh/authorized_keys is a symlink; refusing to write through it"},
-		"keys-to-bob":    {"rolled back", "/home/alice/.ssh/authorized_keys is a symlink; refusing to write through it"},
+		// A symlinked ~/.ssh or authorized_keys is a blocked change: the host is not started.
+		"ssh-to-etc":     {"failed", "blocked: authorized_keys alice: the ~/.ssh of alice is a symlink (to /etc)"},
+		"keys-to-shadow": {"failed", "blocked: authorized_keys alice: the authorized_keys of alice is a symlink (to /etc/shadow)"},
+		"keys-to-bob":    {"failed", "blocked: authorized_keys alice: the authorized_keys of alice is a symlink (to /home/bob/.ssh/authorized_keys)"},
 		"home-of-bob":    {"rolled back", "home /home/alice of alice is owned by bob"},
 		"broken-dropin":  {"error", "sshd -T failed on the host"},
 	})

@@ -9,8 +9,10 @@ import (
 // FuzzParseLinux: whatever a host (or something posing as one) prints, the parser returns a
 // state or an error, never a panic.
 func FuzzParseLinux(f *testing.F) {
-	if good, err := os.ReadFile("testdata/read_debian.out"); err == nil {
-		f.Add(good)
+	for _, name := range []string{"testdata/read_debian.out", "testdata/read_zoo.out"} {
+		if good, err := os.ReadFile(name); err == nil {
+			f.Add(good)
+		}
 	}
 	f.Add([]byte("@@accessctl-read 1\n@@begin passwd -\ncm9vdDp4OjA6MDo6Lzov\n@@end\n@@done\n"))
 	f.Add([]byte("@@accessctl-read 1\n@@begin shadow alice\nYWxpY2U6eDo6Ojo6Ojo=\n@@end\n@@done\n"))
@@ -29,6 +31,11 @@ func FuzzParseLinux(f *testing.F) {
 			_ = l.IncludesDropInsFirst([]string{"passwordauthentication"})
 			for _, f := range l.AuthorizedKeys {
 				ParseAuthorizedKeys(f.Content)
+			}
+			for _, kfs := range l.Effective.KeyFiles {
+				for _, f := range kfs {
+					ParseAuthorizedKeys(f.Content)
+				}
 			}
 		}
 	})

@@ -51,6 +51,9 @@ type Account struct {
 	GECOS string `json:"gecos"`
 	Home  string `json:"home"`
 	Shell string `json:"shell"`
+	// Directory: the account resolves by name through NSS (SSSD, LDAP, systemd-userdb) but
+	// /etc/passwd does not hold it, so useradd/usermod/chpasswd cannot change it.
+	Directory bool `json:"directory,omitempty"`
 }
 
 // Human reports whether the account is a person's on Linux conventions (uid >= 1000, not nobody).
@@ -138,6 +141,8 @@ type Linux struct {
 	Root    bool   `json:"root"`
 	// Pull is what the host has of pull mode (pull.go).
 	Pull Pull `json:"pull"`
+	// Effective is what sshd and sudo decide for the users asked about (effective.go).
+	Effective Effective `json:"effective"`
 	// Extra holds the facts read for ReadExtras (extra.go); nil when none were asked for.
 	Extra *Extra `json:"extra,omitempty"`
 	// Fingerprint is a digest of everything the plan depends on, for stale-plan detection.
@@ -204,7 +209,9 @@ func ParseLinux(out []byte) (*Linux, error) {
 		SshdT:          map[string]string{},
 		Sudoers:        File{Kind: KindAbsent},
 		SshdConfig:     File{Kind: KindAbsent},
+		Effective:      newEffective(),
 	}
+	var byName []Account
 	seen := map[string]bool{}
 	// The fingerprint hashes the sections as the one-section-per-file format sent them (a shadow
 	// and a keys section per user), whichever format the host used, so it does not depend on the
@@ -262,11 +269,36 @@ func ParseLinux(out []byte) (*Linux, error) {
 					err = fmt.Errorf("bad reference %q", s.attrs["ref"])
 					break
 				}
-				refs = append(refs, keyRef{user: s.arg, part: n, hashed: len(hashed) - 1})
+				refs = append(refs, keyRef{user: s.arg, part: n, hashed: len(hashed) - 1, file: -1})
 				l.AuthorizedKeys[s.arg] = File{Kind: KindFile}
 			default:
 				l.AuthorizedKeys[s.arg], err = fileOf(s)
 			}
+		case "akeys":
+			path := s.attrs["path"]
+			if !strings.HasPrefix(path, "/") {
+				err = fmt.Errorf("key file path %q is not absolute", path)
+				break
+			}
+			kf := KeyPathFile{Path: path}
+			if s.attrs["kind"] == string(KindFile) && s.attrs["ref"] != "" {
+				n, aerr := strconv.Atoi(s.attrs["ref"])
+				if aerr != nil || n < 0 || len(s.body) > 0 {
+					err = fmt.Errorf("bad reference %q", s.attrs["ref"])
+					break
+				}
+				kf.File = File{Kind: KindFile}
+				refs = append(refs, keyRef{user: s.arg, part: n, hashed: len(hashed) - 1, file: len(l.Effective.KeyFiles[s.arg])})
+			} else if kf.File, err = fileOf(s); err != nil {
+				break
+			}
+			l.Effective.KeyFiles[s.arg] = append(l.Effective.KeyFiles[s.arg], kf)
+		case "facts_x":
+			byName, err = parseFactsX(&l.Effective, s.body)
+		case "sshd_conn":
+			err = parseConns(&l.Effective, s.body)
+		case "sudo_l":
+			err = parseSudoL(&l.Effective, s.body)
 		case "keyfiles":
 			if parts != nil {
 				err = fmt.Errorf("a second keyfiles section")
@@ -339,11 +371,18 @@ func ParseLinux(out []byte) (*Linux, error) {
 		if r.part >= len(parts) {
 			return nil, fmt.Errorf("section keys %s: no part %d in the keyfiles section", r.user, r.part)
 		}
-		l.AuthorizedKeys[r.user] = File{Kind: KindFile, Content: parts[r.part]}
-		if r.hashed >= 0 && r.hashed < len(hashed) && hashed[r.hashed].kind == "keys" {
+		if r.file >= 0 {
+			if kfs := l.Effective.KeyFiles[r.user]; r.file < len(kfs) {
+				kfs[r.file].Content = parts[r.part]
+			}
+		} else {
+			l.AuthorizedKeys[r.user] = File{Kind: KindFile, Content: parts[r.part]}
+		}
+		if r.hashed >= 0 && r.hashed < len(hashed) && (hashed[r.hashed].kind == "keys" || hashed[r.hashed].kind == "akeys") {
 			hashed[r.hashed].body = []byte(parts[r.part])
 		}
 	}
+	mergeByName(l, byName)
 	if extra != nil {
 		if err := extra.finish(); err != nil {
 			return nil, err
@@ -364,12 +403,13 @@ func ParseLinux(out []byte) (*Linux, error) {
 // no authorized_keys entry).
 const kindNoHome = "nohome"
 
-// keyRef is a user whose authorized_keys is part number part of the keyfiles section; hashed is
-// the index of its keys section among the hashed sections.
+// keyRef is a user whose authorized_keys (file < 0) or Effective.KeyFiles[user][file] is part
+// number part of the keyfiles section; hashed is the index of its section among the hashed ones.
 type keyRef struct {
 	user   string
 	part   int
 	hashed int
+	file   int
 }
 
 // splitKeyFiles splits the keyfiles section: the regular authorized_keys files, each followed by
@@ -417,7 +457,10 @@ func splitSections(out []byte) ([]section, error) {
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if !strings.HasPrefix(line, "@@") {
-			if cur != nil {
+			if cur != nil && cur.attrs["enc"] == "raw" {
+				// Lines the script made itself, each starting with a keyword of its own.
+				b64.WriteString(line + "\n")
+			} else if cur != nil {
 				b64.WriteString(strings.TrimSpace(line))
 			}
 			// Anything outside a section (a login banner, a sudo lecture) is ignored.
@@ -454,6 +497,12 @@ func splitSections(out []byte) ([]section, error) {
 				return nil, fmt.Errorf("end marker outside a section")
 			}
 			body, err := base64.StdEncoding.DecodeString(b64.String())
+			if cur.attrs["enc"] == "raw" {
+				if cur.kind != "facts_x" {
+					return nil, fmt.Errorf("section %s %s: only facts_x may be raw", cur.kind, cur.arg)
+				}
+				body, err = []byte(b64.String()), nil
+			}
 			if err != nil {
 				return nil, fmt.Errorf("section %s %s: bad base64: %w", cur.kind, cur.arg, err)
 			}
@@ -559,15 +608,23 @@ func parseShadow(user string, b []byte) (Shadow, error) {
 	return s, nil
 }
 
+// listKeywords are the sshd -T keywords printed once per entry.
+var listKeywords = map[string]bool{"allowusers": true, "denyusers": true, "allowgroups": true, "denygroups": true}
+
 func parseSshdT(b []byte) map[string]string {
 	m := map[string]string{}
 	for _, l := range lines(b) {
 		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
 		k = strings.ToLower(k)
+		v = strings.TrimSpace(v)
+		if prev, dup := m[k]; dup && listKeywords[k] {
+			// sshd -T prints one line per entry of these lists.
+			m[k] = prev + " " + v
+			continue
+		}
 		if _, dup := m[k]; dup || k == "" {
 			continue
 		}
-		v = strings.TrimSpace(v)
 		if k == "permitrootlogin" && v == "without-password" {
 			v = "prohibit-password"
 		}

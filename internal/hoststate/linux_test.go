@@ -258,3 +258,61 @@ func TestParseLinuxBatched(t *testing.T) {
 		}
 	}
 }
+
+// TestParseZooGolden parses a read recorded on the lab's match-group host (TestReadZoo with
+// ACCESSCTL_RECORD_ZOO=1): carol in a Match Group block, a foreign key in her authorized_keys2,
+// labadmin's sudo asked of sudo -l.
+func TestParseZooGolden(t *testing.T) {
+	out, err := os.ReadFile("testdata/read_zoo.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ParseLinux(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := l.Effective
+	view := map[string]any{
+		"directory":  map[string]bool{"labadmin": l.Account("labadmin").Directory},
+		"local":      e.Local,
+		"homes":      e.Homes,
+		"tools":      e.Tools,
+		"server":     e.Server,
+		"keyFiles":   e.KeyFiles,
+		"match":      e.MatchBlocks,
+		"conns":      e.Conns,
+		"includedir": e.SudoIncludeDir,
+		"sudo":       e.Sudo,
+	}
+	b, _ := json.MarshalIndent(view, "", "  ")
+	golden(t, "read_zoo.golden.json", append(b, '\n'))
+	// The same read with its sections one per file parses to the same state.
+	again, err := ParseLinux(out)
+	if err != nil || again.Fingerprint != l.Fingerprint {
+		t.Errorf("fingerprint not stable: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"raw elsewhere":     strings.Replace(string(out), "@@begin sudoers - kind=absent", "@@begin sudoers - kind=absent enc=raw", 1),
+		"relative key file": strings.Replace(string(out), "path=/home/carol/.ssh/authorized_keys2", "path=home/carol", 1),
+		"unended conn":      strings.Replace(string(out), "@@begin sshd_conn -\n", "@@begin sshd_conn -\n"+base64.StdEncoding.EncodeToString([]byte("=conn a b c\n"))+"\n", 1),
+	} {
+		if _, err := ParseLinux([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestParseSudoList(t *testing.T) {
+	for in, want := range map[string]string{
+		"User a may run the following commands on h:\n    (ALL : ALL) ALL\n":                        "true",
+		"User a may run the following commands on h:\n    (ALL) NOPASSWD: ALL\n    (ALL : ALL) ALL": "nopasswd",
+		"User a may run the following commands on h:\n    (root) NOPASSWD: /usr/bin/apt\n":          "",
+		"User a is not allowed to run sudo on h.\n":                                                 "",
+		"Matching Defaults entries for a on h:\n    (ALL) ALL\n":                                    "",
+		"User a may run the following commands on h:\n    (ALL) NOPASSWD: SETENV: ALL\n":            "nopasswd",
+	} {
+		if got := ParseSudoList(in).Level; got != want {
+			t.Errorf("%q: level %q, want %q", in, got, want)
+		}
+	}
+}

@@ -48,7 +48,7 @@ func ReadLinux(ctx context.Context, c transport.Conn, root bool, users []string)
 		if strings.Contains(msg, "sudo") && strings.Contains(msg, "password") {
 			msg += " (the login needs passwordless sudo)"
 		}
-		return nil, fmt.Errorf("read script exited with status %d: %s", code, firstLine(msg))
+		return nil, fmt.Errorf("read script exited with status %d: %s", code, Bounded(msg))
 	}
 	l, err := ParseLinux(stdout.Bytes())
 	if err != nil {
@@ -58,6 +58,29 @@ func ReadLinux(ctx context.Context, c transport.Conn, root bool, users []string)
 		return nil, fmt.Errorf("read script did not run as root")
 	}
 	return l, nil
+}
+
+// maxStderr bounds the error output of a remote step kept in a message.
+const maxStderr = 2048
+
+// Bounded is a remote step's whole error output for a message: every line (sudo warns "unable
+// to resolve host" before it says what failed), joined with "; ", cut to a bound from the end
+// so the last lines, which usually hold the cause, are kept.
+func Bounded(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	out := strings.Join(parts, "; ")
+	if out == "" {
+		return "no error output"
+	}
+	if len(out) > maxStderr {
+		out = "..." + out[len(out)-maxStderr:]
+	}
+	return out
 }
 
 func firstLine(s string) string {

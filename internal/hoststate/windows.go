@@ -329,7 +329,7 @@ func ReadWindows(ctx context.Context, c transport.Conn, users []string) (*Window
 		return nil, fmt.Errorf("run read script: %w", err)
 	}
 	if code != 0 {
-		return nil, fmt.Errorf("read script exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
+		return nil, fmt.Errorf("read script exited with status %d: %s", code, Bounded(stderr.String()))
 	}
 	w, err := ParseWindows(stdout.Bytes())
 	if err != nil {

@@ -3,7 +3,6 @@ package importer
 import (
 	"crypto/rsa"
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -47,14 +46,19 @@ var (
 
 // userOnHost is one account on one host, as import sees it.
 type userOnHost struct {
-	host    string
-	acct    hoststate.Account
-	groups  []string
-	sudo    string // manifest level, or "partial"
-	rules   []string
-	locked  bool
-	keys    []access.Key // from ~/.ssh/authorized_keys, the file plan manages
-	keyFile string
+	host   string
+	acct   hoststate.Account
+	groups []string
+	sudo   string // manifest level, or "partial"
+	rules  []string
+	locked bool
+	keys   []fileKey // from every file sshd reads the user's keys from (AuthorizedKeysFile)
+}
+
+// fileKey is a key and the file it is in.
+type fileKey struct {
+	access.Key
+	file string
 }
 
 type keyInfo struct {
@@ -127,21 +131,21 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 			if pw, ok := x.Passwords[a.Name]; ok && pw.State == "locked" && pw.Expire >= 0 && pw.Expire <= today {
 				u.locked = true
 			}
-			managedPath := path.Join(a.Home, ".ssh/authorized_keys")
+			// Every file sshd reads for the user: a key in any of them logs in (the plan judges
+			// them together, so a key left in authorized_keys2 is bound where it is).
+			seenFP := map[string]string{}
 			for _, f := range files {
 				ks := access.KeysOf(f.Content)
-				if f.Path != managedPath {
-					for _, k := range ks {
-						note("%s: %s:%d: key %s of %s is in a file accessctl does not manage: not bound", h.Host.Name, f.Path, k.Line, k.Fingerprint, a.Name)
-					}
-					continue
-				}
-				u.keyFile = f.Path
-				u.keys = ks
 				for _, n := range access.InvalidLines(f.Content) {
 					note("%s: %s:%d: a line that is not a key", h.Host.Name, f.Path, n)
 				}
 				for _, k := range ks {
+					if prev, dup := seenFP[k.Fingerprint]; dup {
+						note("%s: %s:%d: key %s of %s is also in %s: the plan keeps it once", h.Host.Name, f.Path, k.Line, k.Fingerprint, a.Name, prev)
+						continue
+					}
+					seenFP[k.Fingerprint] = fmt.Sprintf("%s:%d", f.Path, k.Line)
+					u.keys = append(u.keys, fileKey{Key: k, file: f.Path})
 					ki, ok := keys[k.Fingerprint]
 					if !ok {
 						ki = &keyInfo{fp: k.Fingerprint, publicKey: k.PublicKey, typ: k.Type, comment: k.Comment, users: map[string]bool{}, firstUser: a.Name}
@@ -263,12 +267,12 @@ func Build(hosts []Host, now time.Time) (*Result, error) {
 		var order []string
 		for _, p := range per {
 			for _, k := range p.keys {
-				b, problem := bindingOf(names[k.Fingerprint], k)
+				b, problem := bindingOf(names[k.Fingerprint], k.Key)
 				if problem != "" {
-					uo.comments = append(uo.comments, fmt.Sprintf("%s:%s:%d: %s", p.host, p.keyFile, k.Line, problem))
+					uo.comments = append(uo.comments, fmt.Sprintf("%s:%s:%d: %s", p.host, k.file, k.Line, problem))
 				}
 				if prev, ok := bindingsBy[k.Fingerprint]; ok && !sameBinding(prev, b) {
-					uo.comments = append(uo.comments, fmt.Sprintf("%s:%s:%d: key %s has other from/expiry options than on another host", p.host, p.keyFile, k.Line, names[k.Fingerprint]))
+					uo.comments = append(uo.comments, fmt.Sprintf("%s:%s:%d: key %s has other from/expiry options than on another host", p.host, k.file, k.Line, names[k.Fingerprint]))
 					continue
 				}
 				if _, ok := bindingsBy[k.Fingerprint]; !ok {

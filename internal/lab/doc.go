@@ -25,6 +25,12 @@
 //     /home apart from the lab users, and an empty /run and /var/lib (sshd, sudo, visudo and
 //     useradd need nothing there; /run/sshd is created before sshd starts).
 //
+// The zoo (zoo.go): variants set up like real hosts where what sshd and sudo decide differs from
+// the files accessctl writes (HOSTS.md §11): keys in authorized_keys2 or under /etc, Match
+// blocks, AllowUsers/AllowGroups, sudoers without @includedir, group sudo, a systemd-userdb
+// directory account, a missing or symlinked home, no account tools, dropbear instead of OpenSSH
+// (it needs dropbear-bin), and sudo that wants a password on a host whose name does not resolve.
+//
 // Invariants: every process the lab starts is killed by pid (Stop, Close), together with every
 // other process left in that host's mount namespace (sessions); sshd also dies with the test
 // process (Pdeathsig). Addresses are reserved with flock on files in os.TempDir(), so test

@@ -40,9 +40,13 @@ type Host struct {
 	lab *Lab
 	dir string // holds etc, home, root, run, var/lib and sshd.log
 
-	mu      sync.Mutex
-	pid     int
-	mntNS   string // readlink of /proc/PID/ns/mnt, to find every process of this host
+	mu    sync.Mutex
+	pid   int
+	mntNS string // readlink of /proc/PID/ns/mnt, to find every process of this host
+	// nsFile holds the namespace open until the host is stopped: its inode number (mntNS) is
+	// not reused by a namespace another lab (another test binary) creates meanwhile, whose
+	// processes stopAll would otherwise kill.
+	nsFile  *os.File
 	exited  chan struct{}
 	hostKey ssh.PublicKey
 }
@@ -80,7 +84,7 @@ func (h *Host) Dir() string { return h.dir }
 
 // template is the tree this host starts from.
 func (h *Host) template() string {
-	if h.Variant == HumanUser {
+	if withHuman(h.Variant) {
 		return h.lab.templates["human"]
 	}
 	return h.lab.templates["base"]
@@ -121,10 +125,17 @@ func (h *Host) setup(ctx context.Context) error {
 	// Appended, not prepended: first value wins in sshd_config, and neither keyword is one that
 	// accessctl manages, so the variants stay what their names say at the top of the file.
 	cfg += fmt.Sprintf("\n# accessctl lab: this host's own address and key\nListenAddress %s\nHostKey /etc/ssh/ssh_host_ed25519_key\n", h.Addr)
+	cfg = zooSSHDConfig(h.Variant, cfg)
 	if err := os.WriteFile(filepath.Join(etc, "ssh", "sshd_config"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	return h.writeHostKey()
+	if err := h.zooSetup(ctx); err != nil {
+		return err
+	}
+	if err := h.writeHostKey(); err != nil {
+		return err
+	}
+	return h.writeDropbearKey(ctx)
 }
 
 // writeHostKey generates a new ed25519 host key in the host's /etc/ssh. The host must be
@@ -155,8 +166,15 @@ mount --bind "$LAB_DIR/var/lib" /var/lib
 mkdir -p "$LAB_DIR/var/log"
 mount --bind "$LAB_DIR/var/log" /var/log
 mount --bind "$LAB_DIR/run" /run
+if [ -d "$LAB_DIR/sbin" ]; then
+	mount --bind /usr/sbin "$LAB_DIR/realsbin"
+	mount --bind "$LAB_DIR/sbin" /usr/sbin
+fi
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
+if [ "${LAB_DAEMON:-}" = dropbear ]; then
+	exec /usr/sbin/dropbear -F -E -p "$LAB_ADDR:22" -r /etc/dropbear/lab_ed25519_host_key
+fi
 exec /usr/sbin/sshd -D -e
 `
 
@@ -170,7 +188,10 @@ func (h *Host) Start(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", nsScript)
-	cmd.Env = []string{"LAB_DIR=" + h.dir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Env = []string{"LAB_DIR=" + h.dir, "LAB_ADDR=" + h.Addr, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	if h.Variant == Dropbear {
+		cmd.Env = append(cmd.Env, "LAB_DAEMON=dropbear")
+	}
 	if h.lab.overlay {
 		if err := os.MkdirAll(filepath.Join(h.dir, "etc.work"), 0o755); err != nil {
 			return err
@@ -217,13 +238,19 @@ func (h *Host) Start(ctx context.Context) error {
 		h.Stop()
 		return fmt.Errorf("lab: start %s: %w\n%s", h.Name, err, h.Log())
 	}
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	nsf, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
 	if err != nil {
 		h.Stop()
 		return fmt.Errorf("lab: start %s: %w", h.Name, err)
 	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	if err != nil {
+		nsf.Close()
+		h.Stop()
+		return fmt.Errorf("lab: start %s: %w", h.Name, err)
+	}
 	h.mu.Lock()
-	h.mntNS = ns
+	h.mntNS, h.nsFile = ns, nsf
 	h.mu.Unlock()
 	return nil
 }
@@ -298,10 +325,19 @@ func stopAll(hosts []*Host) error {
 	}
 	var downs []down
 	nss := map[string]bool{}
+	var pins []*os.File
+	defer func() {
+		for _, f := range pins {
+			f.Close()
+		}
+	}()
 	for _, h := range hosts {
 		h.mu.Lock()
 		pid, ns, exited := h.pid, h.mntNS, h.exited
-		h.pid, h.mntNS = 0, ""
+		if h.nsFile != nil {
+			pins = append(pins, h.nsFile)
+		}
+		h.pid, h.mntNS, h.nsFile = 0, "", nil
 		h.mu.Unlock()
 		if pid == 0 {
 			continue
@@ -385,6 +421,9 @@ func (h *Host) RegenerateHostKey(ctx context.Context) error {
 		return err
 	}
 	if err := h.writeHostKey(); err != nil {
+		return err
+	}
+	if err := h.writeDropbearKey(ctx); err != nil {
 		return err
 	}
 	if running {

@@ -193,7 +193,7 @@ func Start(ctx context.Context, specs []HostSpec) (_ *Lab, err error) {
 	}
 	l.templates = map[string]string{"base": base}
 	for _, s := range specs {
-		if s.Variant == HumanUser {
+		if withHuman(s.Variant) {
 			human := filepath.Join(dir, "template-human")
 			if err := copyTree(ctx, base, human); err != nil {
 				return nil, fmt.Errorf("lab: build host template: %w", err)
@@ -218,6 +218,9 @@ func Start(ctx context.Context, specs []HostSpec) (_ *Lab, err error) {
 		switch s.Variant {
 		case Debian, CloudInit, NoInclude, HumanUser:
 		default:
+			if isZoo(s.Variant) {
+				break
+			}
 			return nil, fmt.Errorf("lab: host %s: unknown variant %q", s.Name, s.Variant)
 		}
 		if seen[s.Name] || strings.ContainsAny(s.Name, "/ \t\n") {

@@ -25,6 +25,9 @@ type SshdOp struct {
 	MainSHA256 string            `json:"mainSha256,omitempty"`
 	Expect     map[string]string `json:"expect"`
 	PIDFile    string            `json:"pidFile,omitempty"`
+	// Conns are the connections (user, address, host) whose values apply verifies too, with
+	// sshd -T -C, when Match blocks could change them (effective.go).
+	Conns []SshdConnCheck `json:"conns,omitempty"`
 }
 
 // linuxPlanner collects one Linux host's changes, each with the ops that make it.
@@ -35,6 +38,8 @@ type linuxPlanner struct {
 	names map[string]string
 	// pushMode: accessctl writes authorized_keys on this host (not every group uses pull mode).
 	pushMode bool
+	// findings are what the plan saw about effective access (foreign-access, login-blocked).
+	findings []Finding
 }
 
 func (p *linuxPlanner) add(a Action, res, name, reason string, before, after any, ops ...Op) {
@@ -88,6 +93,17 @@ func planLinux(m *manifest.Manifest, d *Desired, live *hoststate.Linux, o Option
 	if err := planSshd(want, live, p); err != nil {
 		return err
 	}
+	p.planEffectiveSudo(d, live)
+	p.loginBlocked(d, live, o.Today)
+	p.matchFindings(d, live)
+	p.keyCommandFindings(d, live, want)
+	markBlocked(hp, live)
+	for _, du := range d.Users {
+		if a := live.Account(du.Name); a != nil && a.Directory {
+			hp.Directory = append(hp.Directory, du.Name)
+		}
+	}
+	hp.Findings = p.findings
 	for _, a := range live.Accounts {
 		if a.Human() && !d.Named[a.Name] && !live.Record.CreatedUser(a.Name) && a.Name != o.Login {
 			hp.Unmanaged = append(hp.Unmanaged, a.Name)
@@ -242,27 +258,14 @@ func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *host
 		}
 	}
 
-	// authorized_keys: exactly the bindings, for users who may log in.
-	if p.pushKeys(du, u) {
-		want := authorizedKeysText(du.Keys)
-		f := live.AuthorizedKeys[u.Name]
-		if acct == nil {
-			f = hoststate.File{Kind: hoststate.KindAbsent}
-		}
-		file := "~" + u.Name + "/.ssh/authorized_keys"
-		if acct != nil && acct.Home != "" {
-			file = acct.Home + "/.ssh/authorized_keys"
-		}
-		if reason, a := keysChange(u.Name, du.Keys, f); reason != "" && !(a == Create && len(du.Keys) == 0) {
-			var before any
-			if f.Kind == hoststate.KindFile {
-				before = keyViews(f.Content, file, p.names)
-			}
-			p.add(a, ResKeys, u.Name, reason, before, keyViews(want, file, p.names), Op{Kind: OpKeys, User: u.Name, Content: &want})
-		}
+	// Keys: exactly the bindings, in a file sshd reads, and none in any other (effective.go).
+	p.planKeys(du, u, acct, live)
+	if p.pushMode {
 		var rec []hoststate.InstalledKey
-		for _, k := range du.Keys {
-			rec = append(rec, hoststate.InstalledKey{Keypair: k.Keypair, Fingerprint: k.Fingerprint})
+		if u.State == manifest.StatePresent {
+			for _, k := range du.Keys {
+				rec = append(rec, hoststate.InstalledKey{Keypair: k.Keypair, Fingerprint: k.Fingerprint})
+			}
 		}
 		if len(rec) > 0 {
 			p.rec.Keys[u.Name] = rec
@@ -271,11 +274,6 @@ func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *host
 		}
 	}
 	return nil
-}
-
-// pushKeys: accessctl writes du's authorized_keys (push mode, and the user may log in).
-func (p *linuxPlanner) pushKeys(_ desiredUser, u *manifest.User) bool {
-	return p.pushMode && u.State == manifest.StatePresent
 }
 
 // planRemovals: absent users everywhere; users accessctl created that are no longer desired.
@@ -546,8 +544,15 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 	if len(want) == 0 {
 		return nil
 	}
+	if live.Effective.Server == "dropbear" {
+		// dropbear has no sshd_config: the manifest's sshd settings cannot be made here.
+		p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSshd, Name: "sshd_config",
+			Reason:  "the host's SSH server is dropbear, which reads no sshd_config",
+			Blocked: "the SSH server is dropbear: sshd settings (" + strings.Join(sortedKeys(want), ", ") + ") cannot be applied; set dropbear's options (e.g. -s: no password logins) instead"})
+		return nil
+	}
 	if live.SshdTError != "" {
-		return fmt.Errorf("sshd -T failed on the host: %s", firstLine(live.SshdTError))
+		return fmt.Errorf("sshd -T failed on the host: %s", hoststate.Bounded(live.SshdTError))
 	}
 	if live.SshdConfig.Kind != hoststate.KindFile {
 		return fmt.Errorf("%s is not a regular file (%s)", hoststate.SshdConfigPath, live.SshdConfig.Kind)
@@ -569,6 +574,11 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 	if op.DropIn {
 		target = hoststate.SshdDropInDir + "/" + hoststate.SshdDropIn
 		op.Content = SshdHeader + "\n" + body.String()
+		if live.Effective.MatchBlocks {
+			// The first matching block wins for each connection: this one, at the end of the
+			// earliest drop-in, comes before every other Match block (effective.go).
+			op.Content += sshdMatchAll(body.String())
+		}
 		plannedDropIns = nil
 		found := false
 		for _, di := range live.DropIns {
@@ -588,6 +598,12 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 		main := live.SshdConfig.Content
 		block := hoststate.BlockBegin + "\n" + body.String() + hoststate.BlockEnd + "\n"
 		op.Content = block + hoststate.RemoveManagedBlock(main)
+		if live.Effective.MatchBlocks {
+			// Without an Include, a Match all section captures every line after it up to the
+			// next Match: it goes right before the first one.
+			op.Content = block + insertBeforeFirstMatch(hoststate.RemoveManagedBlock(main),
+				hoststate.BlockBegin+"\n"+sshdMatchAll(body.String())+hoststate.BlockEnd+"\n")
+		}
 		inPlace = op.Content == main
 		sum := sha256.Sum256([]byte(main))
 		op.MainSHA256 = hex.EncodeToString(sum[:])
@@ -619,6 +635,23 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 		}
 		cs = append(cs, pending{k, reason, before, SshdView{Value: wantV, Where: target}})
 	}
+	op.Conns = connChecks(live)
+	mism := connMismatches(want, live)
+	for _, k := range kws {
+		if live.SshdT[k] != want[k] || len(mism[k]) == 0 {
+			continue
+		}
+		c := mism[k][0]
+		from := c.Addr
+		if c.Local != "" {
+			from += " (" + c.Local + ")"
+		}
+		reason := fmt.Sprintf("sshd %s is %s for %s from %s, the manifest says %s", k, c.Values[k], c.User, from, want[k])
+		if _, matches := hoststate.Winner(now, k); len(matches) > 0 {
+			reason += " (a Match block at " + matches[0].Where() + ")"
+		}
+		cs = append(cs, pending{k, reason, SshdView{Value: c.Values[k]}, SshdView{Value: want[k], Where: target}})
+	}
 	if len(cs) == 0 && !inPlace {
 		cs = append(cs, pending{target, "accessctl's sshd settings are not written in " + target + " (the effective values already match)", nil, "written"})
 	}
@@ -629,6 +662,15 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 		p.rec.Sshd = want
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func orNone(s string) string {

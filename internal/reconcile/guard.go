@@ -55,7 +55,7 @@ func LinuxGuard(changes []Change, liveSudoers hoststate.File, login string, logi
 			if op.User == login {
 				g.LoginSudoRemoved = true
 			}
-		case OpKeys:
+		case OpKeys, OpKeyFile:
 			if op.User == login && op.Content != nil && len(loginKeys) > 0 && !holdsAny(*op.Content, loginKeys) {
 				g.LoginKeysRemoved = true
 			}

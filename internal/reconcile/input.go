@@ -70,6 +70,7 @@ func PlanInput(p *Plan) map[string]any {
 		hosts = append(hosts, map[string]any{
 			"name": h.Name, "path": h.Path, "status": h.Status, "changes": changes,
 			"unmanaged": stringsAny(h.Unmanaged),
+			"findings":  findingsAny(h.Findings),
 			"guard": map[string]any{
 				"login": g.Login, "loginUserRemoved": g.LoginUserRemoved, "loginKeysRemoved": g.LoginKeysRemoved,
 				"loginSudoRemoved": g.LoginSudoRemoved, "pubkeyAuthDisabled": g.PubkeyAuthDisabled,
@@ -77,6 +78,14 @@ func PlanInput(p *Plan) map[string]any {
 		})
 	}
 	return map[string]any{"hosts": hosts}
+}
+
+func findingsAny(fs []Finding) []any {
+	out := make([]any, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, map[string]any{"rule": f.Rule, "user": f.User, "msg": f.Msg, "where": f.Where})
+	}
+	return out
 }
 
 func stringsAny(s []string) []any {

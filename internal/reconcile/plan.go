@@ -69,6 +69,12 @@ type HostPlan struct {
 	Changes []Change `json:"changes"`
 	// Fingerprint is the digest of the live state the plan was made from (stale-plan check).
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Findings are what the plan saw about effective access for the policy rules
+	// (foreign-access, login-blocked); input.plan.hosts[].findings.
+	Findings []Finding `json:"findings,omitempty"`
+	// Directory lists the desired users that are directory accounts (NSS, not in /etc/passwd):
+	// accessctl manages their keys and sudo, never creates or modifies the account.
+	Directory []string `json:"directory,omitempty"`
 	// Unmanaged lists human accounts neither in the manifest nor created by accessctl.
 	Unmanaged []string `json:"unmanaged,omitempty"`
 	// Apply is what apply needs besides the changes' Ops: how to reach and re-read the host,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/accessctl/accessctl/internal/names"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -76,6 +77,9 @@ type linuxSteps struct {
 	lock      map[string]bool
 	unlock    map[string]bool
 	keys      map[string]string
+	keyFiles  []Op // OpKeyFile
+	keyFileRm []Op // OpKeyFileRemove
+	sudoInc   bool
 	sudoers   *string
 	sudoersRm bool
 	del       []Op
@@ -153,6 +157,20 @@ func stepsOf(changes []Change) (*linuxSteps, error) {
 				return nil, fmt.Errorf("keys of %s without content in the plan", op.User)
 			}
 			st.keys[op.User] = *op.Content
+		case OpKeyFile, OpKeyFileRemove:
+			if !safeKeyPath(op.Path) || (op.Kind == OpKeyFile && op.Content == nil) {
+				return nil, fmt.Errorf("invalid %s op for %s in the plan", op.Kind, op.User)
+			}
+			if op.Kind == OpKeyFile {
+				st.keyFiles = append(st.keyFiles, op)
+			} else {
+				st.keyFileRm = append(st.keyFileRm, op)
+			}
+		case OpSudoInclude:
+			if op.Path != "/etc/sudoers" {
+				return nil, fmt.Errorf("invalid sudoers op in the plan")
+			}
+			st.sudoInc = true
 		case OpSudoers:
 			if op.Content == nil || op.Path != hoststate.SudoersPath {
 				return nil, fmt.Errorf("invalid sudoers op in the plan")
@@ -243,7 +261,7 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 	}
 	for _, g := range st.groups {
 		step("groupadd " + g)
-		fmt.Fprintf(&b, "\tgetent group %s >/dev/null || groupadd -- %s || fail %s\n", q(g), q(g), q("groupadd "+g))
+		fmt.Fprintf(&b, "\tgetent group %s >/dev/null || try %s groupadd -- %s\n", q(g), q("groupadd "+g), q(g))
 	}
 	for _, u := range st.users {
 		if add := st.add[u]; add != nil {
@@ -258,11 +276,11 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		}
 		if args := st.mod[u]; len(args) > 0 {
 			step("usermod " + u)
-			fmt.Fprintf(&b, "\tusermod%s -- %s || fail %s\n", quotedOpts(args), q(u), q("usermod "+u))
+			fmt.Fprintf(&b, "\ttry %s usermod%s -- %s\n", q("usermod "+u), quotedOpts(args), q(u))
 		}
 		if gs := st.addGroups[u]; len(gs) > 0 {
 			step("groups of " + u)
-			fmt.Fprintf(&b, "\tusermod -aG %s -- %s || fail %s\n", q(strings.Join(gs, ",")), q(u), q("add "+u+" to groups"))
+			fmt.Fprintf(&b, "\ttry %s usermod -aG %s -- %s\n", q("add "+u+" to groups"), q(strings.Join(gs, ",")), q(u))
 		}
 		for _, g := range st.delGroups[u] {
 			step("leave group " + g + ": " + u)
@@ -271,16 +289,18 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 	}
 	if len(st.passwords) > 0 {
 		step("passwords")
-		heredoc(&b, "base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'", strings.Join(st.passwords, "\n")+"\n")
+		b.WriteString("\tneed chpasswd 'set passwords'\n")
+		heredoc(&b, "out=$(base64 -d <<'ACCESSCTL_DATA' | chpasswd -e 2>&1", strings.Join(st.passwords, "\n")+"\n")
+		b.WriteString("\t) || fail \"chpasswd -e: $out\"\n")
 	}
 	for _, u := range st.users {
 		switch {
 		case st.lock[u]:
 			step("lock " + u)
-			fmt.Fprintf(&b, "\tusermod -L -- %s && usermod -e 1970-01-02 -- %s || fail %s\n", q(u), q(u), q("lock "+u))
+			fmt.Fprintf(&b, "\ttry %s usermod -L -- %s\n\ttry %s usermod -e 1970-01-02 -- %s\n", q("lock "+u), q(u), q("lock "+u), q(u))
 		case st.unlock[u]:
 			step("unlock " + u)
-			fmt.Fprintf(&b, "\tusermod -e '' -- %s && usermod -U -- %s || fail %s\n", q(u), q(u), q("unlock "+u))
+			fmt.Fprintf(&b, "\ttry %s usermod -e '' -- %s\n\ttry %s usermod -U -- %s\n", q("unlock "+u), q(u), q("unlock "+u), q(u))
 		}
 	}
 	var keyUsers []string
@@ -301,6 +321,15 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 		step("rename the authorized_keys files into place")
 		b.WriteString("\tkeys_end\n")
 	}
+	for _, op := range st.keyFiles {
+		step("keys of " + op.User + " in " + op.Path)
+		fmt.Fprintf(&b, "\tensure_dir %s\n", q(path.Dir(op.Path)))
+		heredoc(&b, "put "+q(op.Path)+" 644 root:root <<'ACCESSCTL_DATA'", *op.Content)
+	}
+	for _, op := range st.keyFileRm {
+		step("remove " + op.Path)
+		fmt.Fprintf(&b, "\trm_keyfile %s %s\n", q(op.User), q(op.Path))
+	}
 	switch {
 	case st.sudoers != nil:
 		step("sudoers drop-in")
@@ -308,6 +337,22 @@ func LinuxApplyScript(hp *HostPlan, runID string, now time.Time, w Waits) (strin
 	case st.sudoersRm:
 		step("remove the sudoers drop-in")
 		fmt.Fprintf(&b, "\tbackup %s\n\trm -f -- %s || fail %s\n", q(hoststate.SudoersPath), q(hoststate.SudoersPath), q("remove "+hoststate.SudoersPath))
+	}
+	if st.sudoInc {
+		step("@includedir in /etc/sudoers")
+		b.WriteString("\tsudo_include\n")
+	}
+	if st.sudoers != nil {
+		// What sudo itself now grants (whatever the sudoers layout), not what the file says.
+		levels, order := sudoLevels(hoststate.File{Kind: hoststate.KindFile, Content: *st.sudoers})
+		if len(order) > 0 {
+			step("sudo -l of the users with sudo")
+		}
+		for _, u := range order {
+			if hoststate.ValidUserName(u) {
+				fmt.Fprintf(&b, "\tcheck_sudo %s %s\n", q(u), q(levels[u]))
+			}
+		}
 	}
 	for _, d := range st.del {
 		step("userdel " + d.User)
@@ -395,6 +440,21 @@ func writeSshdOps(b *strings.Builder, s *SshdOp) {
 	for _, k := range keys {
 		fmt.Fprintf(b, "\tv=$(sshd_value %s)\n\t[ \"$v\" = %s ] || { say \"sshd-mismatch %s $v\"; fail %s; }\n",
 			q(k), q(s.Expect[k]), k, q("sshd -T does not show "+k+" "+s.Expect[k]))
+	}
+	// Per connection, where Match blocks could change them (HOSTS.md §11).
+	for _, c := range s.Conns {
+		if !hoststate.ValidUserName(c.User) || !safeConnValue(c.Addr) || !safeConnValue(c.Host) || !safeLocal(c.Local) {
+			continue
+		}
+		spec := "user=" + c.User + ",host=" + c.Host + ",addr=" + c.Addr
+		if c.Local != "" {
+			spec += "," + c.Local
+		}
+		fmt.Fprintf(b, "\tsshd_conn_check %s", q(spec))
+		for _, k := range keys {
+			fmt.Fprintf(b, " %s %s", q(k), q(s.Expect[k]))
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\t: >\"$BK/reloaded\"\n\treload_sshd || fail 'reload sshd'\n")
 }

@@ -99,6 +99,10 @@ type winPlanner struct {
 	secrets map[string]*SecretRef
 	// adminKeys are the keys of desired administrators (administrators_authorized_keys).
 	adminKeys []desiredKey
+	// adminNames are the desired administrators; adminOwner maps each admin key's fingerprint
+	// to the administrators it is bound to (foreign-access findings).
+	adminNames []string
+	adminOwner map[string][]string
 }
 
 type winQueued struct {
@@ -188,6 +192,13 @@ func (p *winPlanner) planUser(du desiredUser) error {
 	p.rec.Keys[name] = installed(du.Keys)
 	if admin {
 		p.adminKeys = append(p.adminKeys, du.Keys...)
+		p.adminNames = append(p.adminNames, name)
+		if p.adminOwner == nil {
+			p.adminOwner = map[string][]string{}
+		}
+		for _, k := range du.Keys {
+			p.adminOwner[k.Fingerprint] = append(p.adminOwner[k.Fingerprint], name)
+		}
 		return nil
 	}
 	p.planUserKeys(du)
@@ -355,6 +366,7 @@ func (p *winPlanner) planAdminKeys() {
 			}
 		}
 	}
+	p.hp.Findings = append(p.hp.Findings, windowsAdminKeyFindings(p.adminNames, p.adminOwner, foreign)...)
 	all := append(foreign, dedupeKeys(p.adminKeys)...)
 	if len(all) == 0 && live.AdminKeys.Kind != hoststate.KindFile {
 		return
@@ -688,7 +700,40 @@ func checkWinWayIn(ctx context.Context, redial Redial) error {
 		return fmt.Errorf("privileged no-op: %w", err)
 	}
 	if code != 0 {
-		return fmt.Errorf("privileged no-op exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
+		return fmt.Errorf("privileged no-op exited with status %d: %s", code, hoststate.Bounded(stderr.String()))
 	}
 	return nil
+}
+
+// windowsAdminKeyFindings: OpenSSH for Windows ends sshd_config with `Match Group administrators`
+// -> administrators_authorized_keys, so every key in that file logs in as every administrator
+// (HOSTS.md §6): a key bound to one administrator is a login path to the others, and a key
+// accessctl did not install (kept) logs in as all of them (foreign-access).
+func windowsAdminKeyFindings(admins []string, owner map[string][]string, foreign []desiredKey) []Finding {
+	var out []Finding
+	const file = hoststate.WinAdminKeysPath
+	for _, a := range admins {
+		for _, k := range foreign {
+			out = append(out, Finding{Rule: "foreign-access", User: a, Where: file,
+				Msg: fmt.Sprintf("key %s in %s (not installed by accessctl) logs in as administrator %s", k.Fingerprint, file, a)})
+		}
+		var others []string
+		for fp, owners := range owner {
+			mine := false
+			for _, o := range owners {
+				if o == a {
+					mine = true
+				}
+			}
+			if !mine {
+				others = append(others, fp+" ("+strings.Join(owners, ", ")+")")
+			}
+		}
+		sort.Strings(others)
+		if len(others) > 0 {
+			out = append(out, Finding{Rule: "foreign-access", User: a, Where: file,
+				Msg: fmt.Sprintf("administrators share %s (Match Group administrators): %s also log in as %s", file, strings.Join(others, "; "), a)})
+		}
+	}
+	return out
 }

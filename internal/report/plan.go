@@ -158,6 +158,9 @@ func renderPlanText(w io.Writer, p *reconcile.Plan) error {
 				}
 			}
 		}
+		if len(h.Directory) > 0 {
+			ew.printf("  note: directory accounts (resolved through NSS, not in /etc/passwd; keys and sudo managed, never useradd/usermod): %s\n", strings.Join(h.Directory, ", "))
+		}
 		if len(h.Unmanaged) > 0 {
 			ew.printf("  note: unmanaged human accounts: %s\n", strings.Join(h.Unmanaged, ", "))
 		}

@@ -42,10 +42,30 @@ KEYS_TMP=
 say() { echo "@@$*"; }
 
 fail() {
-	say "fail $*"
+	say "fail $(oneline "$*")"
 	drop_tmp
 	rollback
 	finish "rolled back: $*"
+}
+
+# oneline TEXT: TEXT on one line (a failing step's whole stderr, bounded to its last 2000
+# characters, where the cause usually is: sudo warns first and says what failed last).
+oneline() {
+	printf '%s' "$1" | tr '\n\r' '  ' | tail -c 2000
+}
+
+# need PROGRAM WHAT: fail, naming the program, when it is not installed.
+need() {
+	command -v "$1" >/dev/null 2>&1 || fail "$2: $1 is not installed on this host"
+}
+
+# try LABEL COMMAND...: run COMMAND; on failure fail with LABEL and all of its output, or name
+# the program when it is missing.
+try() {
+	try_l=$1
+	shift
+	need "$1" "$try_l"
+	try_o=$("$@" 2>&1) || fail "$try_l: ${try_o:-exit status $?}"
 }
 
 # finish OUTCOME: record how this run ended, tell the relay, end. The relay that reads the end
@@ -404,7 +424,8 @@ add_user() {
 			orphan=$(stat -c %u -- "$h") && ! getent passwd "$orphan" >/dev/null || orphan=
 		fi
 	fi
-	useradd -m "$@" -- "$u" || fail "useradd $u"
+	need useradd "create $u"
+	out=$(useradd -m "$@" -- "$u" 2>&1) || fail "useradd $u: $out"
 	# A home kept from an earlier account of this name (whose uid has no account now) goes back
 	# to the new account, or sshd refuses its keys: only files of that uid, symlinks not followed.
 	if [ -n "$orphan" ] && [ "$orphan" != "$(id -u -- "$u")" ]; then
@@ -430,13 +451,93 @@ remove_user() {
 			;;
 		esac
 	fi
-	userdel -- "$1" || fail "userdel $1"
+	try "userdel $1" userdel -- "$1"
+}
+
+# ensure_dir DIR: make DIR (root's, 0755) when missing; rollback removes what this run made.
+ensure_dir() {
+	[ -d "$1" ] && [ ! -L "$1" ] && return 0
+	[ -e "$1" ] || [ -L "$1" ] && fail "$1 is not a directory"
+	backup "$1"
+	mkdir -p -m 755 -- "$1" || fail "create $1"
+}
+
+# rm_keyfile USER PATH: remove a file sshd reads USER's keys from (backed up first). Inside the
+# user's home it is removed as the user, so a symlink swapped in can only point at their files.
+rm_keyfile() {
+	rk_pw=$(getent passwd "$1") || fail "remove $2: no account $1"
+	IFS=: read -r _ _ rk_uid rk_gid _ rk_home _ <<EOF
+$rk_pw
+EOF
+	[ -e "$2" ] || [ -L "$2" ] || return 0
+	backup "$2"
+	case $2 in
+	"$rk_home"/*)
+		need setpriv "remove $2"
+		out=$(as_user "$rk_uid" "$rk_gid" rm -f -- "$2" 2>&1) || fail "remove $2: $out"
+		;;
+	*) out=$(rm -f -- "$2" 2>&1) || fail "remove $2: $out" ;;
+	esac
+}
+
+# sudo_include: add `@includedir /etc/sudoers.d` to /etc/sudoers (visudo checks the new file,
+# then the whole tree), so accessctl's drop-in counts.
+sudo_include() {
+	grep -Eq '^[[:space:]]*[@#]includedir[[:space:]]+/etc/sudoers\.d/?[[:space:]]*$' /etc/sudoers && return 0
+	need visudo "add @includedir to /etc/sudoers"
+	[ -f /etc/sudoers ] && [ ! -L /etc/sudoers ] || fail "/etc/sudoers is not a regular file"
+	backup /etc/sudoers
+	t=$(mktemp -- /etc/.accessctl.XXXXXX) || fail "create a temporary file beside /etc/sudoers"
+	if ! { cat /etc/sudoers && printf '\n# added by accessctl: its rules are in /etc/sudoers.d\n@includedir /etc/sudoers.d\n'; } >"$t" ||
+		! chown root:root "$t" || ! chmod 440 "$t"; then
+		rm -f -- "$t"
+		fail "write /etc/sudoers"
+	fi
+	if ! out=$(visudo -cqf "$t" 2>&1); then
+		rm -f -- "$t"
+		fail "/etc/sudoers with @includedir rejected by visudo: $out"
+	fi
+	fsync_file "$t"
+	mv -f -- "$t" /etc/sudoers || fail "rename into /etc/sudoers"
+	out=$(visudo -cq 2>&1) || fail "visudo -c rejected the sudoers files: $out"
+}
+
+# check_sudo USER LEVEL: sudo -l -U USER must grant every command (without a password for
+# LEVEL nopasswd), whatever the sudoers layout.
+check_sudo() {
+	command -v sudo >/dev/null 2>&1 || fail "sudo is not installed on this host"
+	cs_out=$(sudo -l -U "$1" 2>&1)
+	case $2 in
+	nopasswd) cs_re='^[[:space:]]+\((ALL|root)[^)]*\) (.* )?NOPASSWD: (.* )?ALL$' ;;
+	*) cs_re='^[[:space:]]+\((ALL|root)[^)]*\) (.* )?ALL$' ;;
+	esac
+	printf '%s\n' "$cs_out" | grep -Eq "$cs_re" || fail "sudo -l -U $1 does not grant ALL ($2) after the change: $cs_out"
+}
+
+# sshd_conn_check SPEC KEYWORD VALUE...: sshd -T -C SPEC (user=,host=,addr=) must show each
+# KEYWORD VALUE: a Match block must not change a managed setting for that connection.
+sshd_conn_check() {
+	scc_spec=$1
+	shift
+	scc_out=$("$SSHD" -T -C "$scc_spec" 2>&1) || fail "sshd -T -C $scc_spec: $scc_out"
+	while [ $# -ge 2 ]; do
+		scc_v=$(printf '%s\n' "$scc_out" | awk -v k="$1" '$1 == k { v = substr($0, length($1) + 2); if (v == "without-password") v = "prohibit-password"; print v; exit }')
+		if [ "$scc_v" != "$2" ]; then
+			say "sshd-mismatch $1 $scc_v"
+			fail "sshd -T -C $scc_spec shows $1 $scc_v, not $2"
+		fi
+		shift 2
+	done
 }
 
 # sshd_value KEYWORD: the effective value from sshd -T (all of it: AuthorizedKeysCommand has
 # arguments), without-password spelled prohibit-password.
 sshd_value() {
-	"$SSHD" -T 2>/dev/null | awk -v k="$1" '$1 == k { v = substr($0, length($1) + 2); if (v == "without-password") v = "prohibit-password"; print v; exit }'
+	# With a Match LocalPort/LocalAddress block plain sshd -T refuses: every criterion, matching
+	# no such block (as the read script does).
+	sv_out=$("$SSHD" -T 2>/dev/null) ||
+		sv_out=$("$SSHD" -T -C user=accessctl-none,host=198.51.100.7,addr=198.51.100.7,laddr=198.51.100.8,lport=1 2>/dev/null)
+	printf '%s\n' "$sv_out" | awk -v k="$1" '$1 == k { v = substr($0, length($1) + 2); if (v == "without-password") v = "prohibit-password"; print v; exit }'
 }
 
 reload_sshd() {
@@ -739,26 +840,32 @@ do_apply() {
 	step 1 'back up the account databases'
 	backup_accounts
 	step 2 'groupadd developers'
-	getent group 'developers' >/dev/null || groupadd -- 'developers' || fail 'groupadd developers'
+	getent group 'developers' >/dev/null || try 'groupadd developers' groupadd -- 'developers'
 	step 3 'groups of alice'
-	usermod -aG 'developers' -- 'alice' || fail 'add alice to groups'
+	try 'add alice to groups' usermod -aG 'developers' -- 'alice'
 	step 4 'useradd dave'
 	add_user 'dave' -u '2004' -s '/bin/bash' -c 'Dave O'\''Brien; rm -rf /'
 	step 5 'passwords'
-	base64 -d <<'ACCESSCTL_DATA' | chpasswd -e || fail 'chpasswd -e'
+	need chpasswd 'set passwords'
+	out=$(base64 -d <<'ACCESSCTL_DATA' | chpasswd -e 2>&1
 ZGF2ZTokNiRhYmNkRUZHSDEyMzQ1Njc4JE4wdVRSMmhIejF4cXdkTjVudy9OQUxIbkNHTzF2QjZ6
 VzByVHJoenZyaEhTejhvR1BFVWVSNkwxZFk2b0JWMEVoUGN2RzN3SW9PM01lNFp1UmxGNVAvCg==
 ACCESSCTL_DATA
+	) || fail "chpasswd -e: $out"
 	step 6 'lock bob'
-	usermod -L -- 'bob' && usermod -e 1970-01-02 -- 'bob' || fail 'lock bob'
+	try 'lock bob' usermod -L -- 'bob'
+	try 'lock bob' usermod -e 1970-01-02 -- 'bob'
 	step 7 'sudoers drop-in'
 	put '/etc/sudoers.d/accessctl' 440 root:root check_sudoers <<'ACCESSCTL_DATA'
 IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKYWxpY2UgQUxMPShBTEw6QUxMKSBO
 T1BBU1NXRDogQUxMCmRhdmUgQUxMPShBTEw6QUxMKSBBTEwK
 ACCESSCTL_DATA
-	step 8 'userdel carol'
+	step 8 'sudo -l of the users with sudo'
+	check_sudo 'alice' 'nopasswd'
+	check_sudo 'dave' 'true'
+	step 9 'userdel carol'
 	remove_user 'carol' 0
-	step 9 'pull mode'
+	step 10 'pull mode'
 	pull_dir '/etc/accessctl'
 	put '/usr/local/sbin/accessctl-keys' 755 root:root <<'ACCESSCTL_DATA'
 f0VMRiBmYWtlIGFjY2Vzc2N0bC1rZXlzCg==
@@ -789,7 +896,7 @@ ayJ9XX0KXX0K
 ACCESSCTL_DATA
 	pull_probe '/usr/local/sbin/accessctl-keys' '--snapshot' '/etc/accessctl/snapshot.json' '--verify-key' '/etc/accessctl/snapshot.pub'
 	pull_remove_keys 'alice'
-	step 10 'sshd settings'
+	step 11 'sshd settings'
 	put '/etc/ssh/sshd_config.d/00-accessctl.conf' 644 root:root <<'ACCESSCTL_DATA'
 IyBtYW5hZ2VkIGJ5IGFjY2Vzc2N0bDsgZG8gbm90IGVkaXQKQXV0aG9yaXplZEtleXNDb21tYW5k
 IC91c3IvbG9jYWwvc2Jpbi9hY2Nlc3NjdGwta2V5cyAtLXNuYXBzaG90IC9ldGMvYWNjZXNzY3Rs
@@ -804,7 +911,7 @@ ACCESSCTL_DATA
 	[ "$v" = 'nobody' ] || { say "sshd-mismatch authorizedkeyscommanduser $v"; fail 'sshd -T does not show authorizedkeyscommanduser nobody'; }
 	: >"$BK/reloaded"
 	reload_sshd || fail 'reload sshd'
-	step 11 'state record'
+	step 12 'state record'
 	mkdir -p /var/lib/accessctl || fail 'create /var/lib/accessctl'
 	put '/var/lib/accessctl/state.json' 600 root:root <<'ACCESSCTL_DATA'
 ewogICJmb3JtYXRWZXJzaW9uIjogIjEiLAogICJjcmVhdGVkIjogWwogICAgImFsaWNlIiwKICAg
@@ -815,7 +922,7 @@ c2hvdC5qc29uIC0tdmVyaWZ5LWtleSAvZXRjL2FjY2Vzc2N0bC9zbmFwc2hvdC5wdWIgJXUiLAog
 ICAgImF1dGhvcml6ZWRrZXlzY29tbWFuZHVzZXIiOiAibm9ib2R5IgogIH0sCiAgImdyb3VwcyI6
 IHsKICAgICJhbGljZSI6IFsKICAgICAgImRldmVsb3BlcnMiCiAgICBdCiAgfQp9Cg==
 ACCESSCTL_DATA
-	step 12 'changes made and verified; await confirmation'
+	step 13 'changes made and verified; await confirmation'
 	say ok
 }
 

@@ -154,7 +154,7 @@ func Apply(ctx context.Context, c transport.Conn, set *ChangeSet) (*ApplyReport,
 	rep, perr := ParseApplyReport(stdout.Bytes())
 	if perr != nil {
 		if code != 0 {
-			return nil, fmt.Errorf("apply script exited with status %d: %s", code, firstLine(strings.TrimSpace(stderr.String())))
+			return nil, fmt.Errorf("apply script exited with status %d: %s", code, hoststate.Bounded(stderr.String()))
 		}
 		return nil, fmt.Errorf("parse apply output: %w", perr)
 	}

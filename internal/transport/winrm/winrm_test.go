@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/accessctl/accessctl/internal/hoststate"
+	"github.com/accessctl/accessctl/internal/psparse"
 	"github.com/accessctl/accessctl/internal/transport/winrm"
 	"github.com/accessctl/accessctl/internal/winsim"
 )
@@ -181,4 +182,22 @@ func TestBootstrapFitsCommandLine(t *testing.T) {
 	if err != nil || s != "Write-Output 'ü'" || string(data) != `{"a":1}` {
 		t.Fatalf("split: %q %q %v", s, data, err)
 	}
+}
+
+// TestBootstrapParses parses, with a real PowerShell grammar (internal/psparse), the bootstrap as
+// Go builds it and as a host gets it: decoded from the -EncodedCommand of CommandLine(), for a
+// script and data sent through PowerShell(conn).
+func TestBootstrapParses(t *testing.T) {
+	rec := &psparse.Recorder{}
+	if _, err := winrm.PowerShell(rec).Run(context.Background(), "Write-Output 'ü'", strings.NewReader(`{"a":"'$(x)`+"`"+`"}`), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := rec.Scripts("PowerShell(conn).Run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != 2 || sent[0].Text != winrm.Bootstrap() || sent[1].Text != "Write-Output 'ü'" {
+		t.Fatalf("sent: %q", sent)
+	}
+	psparse.Check(t, append([]psparse.Script{{Name: "Bootstrap()", Text: winrm.Bootstrap()}}, sent...)...)
 }
