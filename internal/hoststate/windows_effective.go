@@ -129,7 +129,7 @@ type WinPrincipal struct {
 // MatchEntry reports whether a rights entry (`*SID` or a name) names p.
 func (p WinPrincipal) MatchEntry(e string) bool {
 	if strings.HasPrefix(e, "*") {
-		return strings.EqualFold(e[1:], p.SID)
+		return p.SID != "" && strings.EqualFold(e[1:], p.SID)
 	}
 	for _, n := range p.Names {
 		if strings.EqualFold(e, n) {
@@ -143,15 +143,18 @@ func (p WinPrincipal) MatchEntry(e string) bool {
 }
 
 // TokenPrincipals lists the SIDs a local account's Remote Desktop logon carries, as far as READ
-// can tell: its own SID (when it exists), Everyone, Authenticated Users, Users (every local
+// can tell: its own SID (none yet for an account apply will create; its name still matches), Everyone, Authenticated Users, Users (every local
 // account is a member unless removed), Local account, and Administrators (with Local account and
 // member of Administrators) or Remote Desktop Users as admin and rdu say. Other local groups are
 // not read, so rights granted only to them are not seen.
 func (w *Windows) TokenPrincipals(name, sid string, admin, rdu bool) []WinPrincipal {
 	var out []WinPrincipal
+	label := name
 	if sid != "" {
-		out = append(out, WinPrincipal{SID: sid, Names: []string{name}, Label: name + " (" + sid + ")"})
+		label += " (" + sid + ")"
 	}
+	// An account not created yet has no SID, but an entry can already name it.
+	out = append(out, WinPrincipal{SID: sid, Names: []string{name}, Label: label})
 	group := func(sid, english string) {
 		names := []string{english}
 		if g := w.Group(sid); g != nil && g.Name != "" {
@@ -400,4 +403,95 @@ func expandWinKeyPaths(v, user, profile string) []string {
 // SamePath compares two Windows paths as the file system does (case-insensitively).
 func SamePath(a, b string) bool {
 	return strings.EqualFold(strings.ReplaceAll(a, "/", `\`), strings.ReplaceAll(b, "/", `\`))
+}
+
+// RDPVerdict is whether an account can log on through Remote Desktop, and why.
+type RDPVerdict struct {
+	Allowed bool
+	// Known is false when the user rights could not be read (then Allowed is false and Refused
+	// says so).
+	Known bool
+	// Refused are the causes that refuse the logon, each naming the value or right that decides.
+	Refused []RDPCause
+	// Via says how an allowed logon is granted: the group that gives the account access to the
+	// Remote Desktop listener and the entry of SeRemoteInteractiveLogonRight that grants it.
+	Via string
+}
+
+// RDPCause is one reason a Remote Desktop logon is refused; Where names the registry value or
+// the user right.
+type RDPCause struct {
+	Msg   string
+	Where string
+}
+
+// RightsWhere names the source of the user rights in messages.
+func RightsWhere(right string) string { return "secedit /export [Privilege Rights] " + right }
+
+// RDPAccess judges a Remote Desktop logon of a local account (sid "" when it does not exist yet)
+// with the given Administrators and Remote Desktop Users memberships and enabled state: the
+// account must be enabled and in one of the two groups (the RDP-Tcp listener's default
+// permissions), hold SeRemoteInteractiveLogonRight through one of its SIDs, not be named (through
+// any of its SIDs) in SeDenyRemoteInteractiveLogonRight, which wins, and Remote Desktop must be
+// enabled (fDenyTSConnections = 0).
+func (w *Windows) RDPAccess(name, sid string, admin, rdu, enabled bool) RDPVerdict {
+	v := RDPVerdict{Known: true}
+	if w.RDP == nil {
+		return RDPVerdict{Refused: []RDPCause{{Msg: "Remote Desktop settings were not read", Where: "READ"}}}
+	}
+	if !enabled {
+		v.Refused = append(v.Refused, RDPCause{Msg: "the account is disabled", Where: "Get-LocalUser " + name})
+	}
+	if !admin && !rdu {
+		v.Refused = append(v.Refused, RDPCause{Msg: "not a member of Remote Desktop Users (" + SIDRemoteDesktopUsers + ") or Administrators (" + SIDAdministrators + ")", Where: "Remote Desktop Users"})
+	}
+	if on, at := w.RDP.Enabled(); !on {
+		v.Refused = append(v.Refused, RDPCause{Msg: "Remote Desktop is disabled: " + at, Where: at})
+	}
+	var rights map[string][]string
+	var err error
+	if w.RDP.RightsError != "" {
+		err = fmt.Errorf("%s", w.RDP.RightsError)
+	} else {
+		rights, err = ParseUserRights(w.RDP.UserRights)
+	}
+	if err != nil {
+		v.Known = false
+		v.Refused = append(v.Refused, RDPCause{Msg: "the user rights could not be read (" + err.Error() + "), so the logon rights are not known", Where: "secedit /export"})
+		return v
+	}
+	token := w.TokenPrincipals(name, sid, admin, rdu)
+	for _, e := range Right(rights, SeDenyRemoteInteractiveLogonRight) {
+		for _, p := range token {
+			if p.MatchEntry(e) {
+				v.Refused = append(v.Refused, RDPCause{Msg: SeDenyRemoteInteractiveLogonRight + " names " + e + " (" + p.Label + ")", Where: RightsWhere(SeDenyRemoteInteractiveLogonRight)})
+				break
+			}
+		}
+	}
+	grant := Right(rights, SeRemoteInteractiveLogonRight)
+	var via string
+	for _, e := range grant {
+		for _, p := range token {
+			if via == "" && p.MatchEntry(e) {
+				via = SeRemoteInteractiveLogonRight + " granted to " + e + " (" + p.Label + ")"
+			}
+		}
+	}
+	if via == "" {
+		held := "no one"
+		if len(grant) > 0 {
+			held = strings.Join(grant, ",")
+		}
+		v.Refused = append(v.Refused, RDPCause{Msg: SeRemoteInteractiveLogonRight + " is granted to none of its SIDs (it holds " + held + ")", Where: RightsWhere(SeRemoteInteractiveLogonRight)})
+	}
+	if len(v.Refused) > 0 {
+		return v
+	}
+	group := "Remote Desktop Users (" + SIDRemoteDesktopUsers + ")"
+	if admin {
+		group = "Administrators (" + SIDAdministrators + ")"
+	}
+	v.Allowed, v.Via = true, "member of "+group+"; "+via
+	return v
 }
