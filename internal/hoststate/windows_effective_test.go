@@ -154,3 +154,33 @@ func FuzzParseWinSshdAndRights(f *testing.F) {
 		_ = c.KeyFilesFor("alice", `C:\Users\alice`, []string{"x"}, true)
 	})
 }
+
+func TestRDPAccess(t *testing.T) {
+	zero := 0
+	w := &Windows{
+		Groups: []WinGroup{{SID: SIDAdministrators, Name: "Administratoren"}, {SID: SIDRemoteDesktopUsers, Name: "Remotedesktopbenutzer"}},
+		RDP:    &WinRDP{FDenyTSConnections: &zero, UserRights: seceditExport},
+	}
+	const sid = "S-1-5-21-1-2-3-1004"
+	if v := w.RDPAccess("alice", sid, false, true, true); !v.Allowed || v.Via != "member of Remote Desktop Users (S-1-5-32-555); SeRemoteInteractiveLogonRight granted to *S-1-5-32-555 (Remote Desktop Users (S-1-5-32-555))" {
+		t.Errorf("alice: %+v", v)
+	}
+	// bob is named in the deny right by DOMAIN\name: the deny wins over his membership.
+	if v := w.RDPAccess("bob", sid, true, false, true); v.Allowed || len(v.Refused) != 1 || !strings.Contains(v.Refused[0].Msg, `names WIN-SIM1\bob`) {
+		t.Errorf("bob: %+v", v)
+	}
+	// The right granted to Everyone still needs membership (the RDP-Tcp listener's permissions).
+	w.RDP.UserRights = "[Privilege Rights]\r\nSeRemoteInteractiveLogonRight = *S-1-1-0\r\n"
+	if v := w.RDPAccess("carol", sid, false, false, false); v.Allowed || len(v.Refused) != 2 {
+		t.Errorf("carol: %+v", v)
+	}
+	// A group granted by its localised name.
+	w.RDP.UserRights = "[Privilege Rights]\r\nSeRemoteInteractiveLogonRight = Administratoren\r\n"
+	if v := w.RDPAccess("dave", sid, true, false, true); !v.Allowed || !strings.Contains(v.Via, "granted to Administratoren") {
+		t.Errorf("dave: %+v", v)
+	}
+	w.RDP.RightsError = "secedit /export exited with status 1: denied"
+	if v := w.RDPAccess("dave", sid, true, false, true); v.Allowed || v.Known {
+		t.Errorf("unreadable: %+v", v)
+	}
+}
