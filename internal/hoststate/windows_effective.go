@@ -269,31 +269,38 @@ func parseWinMatch(line int, val string) *WinMatch {
 }
 
 // Applies reports whether the block applies to an account named user in groups (lower-case
-// group names). OpenSSH for Windows matches the pattern "administrators" against the built-in
-// Administrators group whatever its localised name, so admin says whether the account is one.
-func (m WinMatch) Applies(user string, groups []string, admin bool) bool {
+// names of the groups READ knows it is in). OpenSSH for Windows matches the pattern
+// "administrators" against the built-in Administrators group whatever its localised name, so
+// admin says whether the account is one. maybe: the block could apply through a group READ does
+// not list (any Group pattern other than administrators).
+func (m WinMatch) Applies(user string, groups []string, admin bool) (applies, maybe bool) {
 	if m.all && len(m.users) == 0 && len(m.groups) == 0 {
-		return true
+		return true, false
+	}
+	if len(m.users) == 0 && len(m.groups) == 0 {
+		return false, false
 	}
 	if len(m.users) > 0 && !winPatternList(m.users, strings.ToLower(user)) {
-		return false
+		return false, false
 	}
 	if len(m.groups) > 0 {
 		gs := append([]string{}, groups...)
 		if admin {
 			gs = append(gs, "administrators")
 		}
-		ok := false
 		for _, g := range gs {
 			if winPatternList(m.groups, strings.ToLower(g)) {
-				ok = true
+				return true, false
 			}
 		}
-		if !ok {
-			return false
+		for _, p := range m.groups {
+			if !strings.HasPrefix(p, "!") && p != "administrators" {
+				return false, true
+			}
 		}
+		return false, false
 	}
-	return len(m.users) > 0 || len(m.groups) > 0 || m.all
+	return true, false
 }
 
 // winPatternList is OpenSSH's pattern-list match: a negated pattern that matches fails the list.
@@ -319,7 +326,8 @@ type WinKeyFiles struct {
 	// Where names the line that decides: "C:\ProgramData\ssh\sshd_config:88 (Match Group
 	// administrators)", or "OpenSSH's default".
 	Where string
-	// Maybe are files of Match blocks that apply to some connections only.
+	// Maybe are files of Match blocks that apply to some connections only, or to members of a
+	// group READ does not list (only Administrators and Remote Desktop Users are read).
 	Maybe []string
 }
 
@@ -332,11 +340,18 @@ func (s WinSshd) KeyFilesFor(user, profile string, groups []string, admin bool) 
 	var r WinKeyFiles
 	decided := false
 	for _, m := range s.Blocks {
-		if !m.Applies(user, groups, admin) {
+		applies, maybe := m.Applies(user, groups, admin)
+		if maybe && !decided {
+			r.Maybe = append(r.Maybe, expandWinKeyPaths(m.Value, user, profile)...)
+		}
+		if !applies {
 			continue
 		}
 		if m.Conn {
-			r.Maybe = append(r.Maybe, expandWinKeyPaths(m.Value, user, profile)...)
+			// Applies to some connections: a maybe, unless an earlier block already decides.
+			if !decided {
+				r.Maybe = append(r.Maybe, expandWinKeyPaths(m.Value, user, profile)...)
+			}
 			continue
 		}
 		if !decided {

@@ -134,9 +134,18 @@ func TestWinKeyFilesMatchUserAndGroup(t *testing.T) {
 	if k := s.KeyFilesFor("dave", `C:\Users\dave`, []string{"ops-web"}, false); k.Paths[0] != `C:\Users\dave\.ssh\ops_keys` {
 		t.Errorf("dave: %+v", k)
 	}
-	// A block with connection criteria applies to some connections only.
-	if k := s.KeyFilesFor("erin", `C:\Users\erin`, nil, false); k.Paths[0] != `C:\Users\erin\.ssh\authorized_keys` || len(k.Maybe) != 1 || k.Maybe[0] != `C:\vpn\erin` {
+	// A block with connection criteria applies to some connections only (and erin may be in a
+	// group ops-* that READ does not list).
+	if k := s.KeyFilesFor("erin", `C:\Users\erin`, []string{"users"}, false); k.Paths[0] != `C:\Users\erin\.ssh\authorized_keys` || len(k.Maybe) != 2 || k.Maybe[1] != `C:\vpn\erin` {
 		t.Errorf("erin: %+v", k)
+	}
+	// Groups READ does not list: a Match Group for them may apply.
+	if k := s.KeyFilesFor("gina", `C:\Users\gina`, nil, false); k.Paths[0] != `C:\Users\gina\.ssh\authorized_keys` || len(k.Maybe) != 1 || k.Maybe[0] != `C:\Users\gina\.ssh\ops_keys` {
+		t.Errorf("gina: %+v", k)
+	}
+	// carol's own block decides before the later ones: nothing else is a maybe.
+	if k := s.KeyFilesFor("carol", `C:\Users\carol`, nil, true); len(k.Maybe) != 0 {
+		t.Errorf("carol: %+v", k)
 	}
 	// A user without a profile yet.
 	if k := s.KeyFilesFor("frank", "", nil, false); k.Paths[0] != `%USERPROFILE%\.ssh\authorized_keys` {

@@ -34,11 +34,8 @@ func (p *winPlanner) keyRoute(du desiredUser, lu *hoststate.WinUser, admin bool)
 	if lu != nil {
 		profile = lu.Profile
 	}
-	var groups []string
-	for _, g := range du.Groups {
-		groups = append(groups, strings.ToLower(g))
-	}
-	kf := p.sshd.KeyFilesFor(du.Name, profile, groups, admin)
+	// Other local groups are not read (nor managed on Windows): a Match Group for them is a maybe.
+	kf := p.sshd.KeyFilesFor(du.Name, profile, nil, admin)
 	r := winKeyRoute{where: kf.Where, maybe: kf.Maybe}
 	own := `%USERPROFILE%\.ssh\authorized_keys`
 	if profile != "" {
