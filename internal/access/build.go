@@ -437,7 +437,7 @@ func Windows(name string, w *hoststate.Windows, d Desired) *Host {
 				v := w.RDPAccess(u.Name, u.SID, admin, rdp, u.Enabled)
 				allowed = v.Allowed
 				for _, c := range v.Refused {
-					if c.Msg != "the account is disabled" {
+					if c.Msg != hoststate.RDPAccountDisabled {
 						acc.BlockedBy = append(acc.BlockedBy, "rdp: "+c.Msg+" ("+c.Where+")")
 					}
 				}

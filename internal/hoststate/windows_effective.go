@@ -440,6 +440,10 @@ type RDPCause struct {
 	Where string
 }
 
+// RDPAccountDisabled is the cause of a refused logon of a disabled account (access reports the
+// account's state on its own).
+const RDPAccountDisabled = "the account is disabled"
+
 // RightsWhere names the source of the user rights in messages.
 func RightsWhere(right string) string { return "secedit /export [Privilege Rights] " + right }
 
@@ -455,10 +459,10 @@ func (w *Windows) RDPAccess(name, sid string, admin, rdu, enabled bool) RDPVerdi
 		return RDPVerdict{Refused: []RDPCause{{Msg: "Remote Desktop settings were not read", Where: "READ"}}}
 	}
 	if !enabled {
-		v.Refused = append(v.Refused, RDPCause{Msg: "the account is disabled", Where: "Get-LocalUser " + name})
+		v.Refused = append(v.Refused, RDPCause{Msg: RDPAccountDisabled, Where: "Get-LocalUser " + name})
 	}
 	if !admin && !rdu {
-		v.Refused = append(v.Refused, RDPCause{Msg: "not a member of Remote Desktop Users (" + SIDRemoteDesktopUsers + ") or Administrators (" + SIDAdministrators + ")", Where: "Remote Desktop Users"})
+		v.Refused = append(v.Refused, RDPCause{Msg: "not a member of Remote Desktop Users (" + SIDRemoteDesktopUsers + ") or Administrators (" + SIDAdministrators + ")", Where: "Get-LocalGroupMember -SID " + SIDRemoteDesktopUsers})
 	}
 	if on, at := w.RDP.Enabled(); !on {
 		v.Refused = append(v.Refused, RDPCause{Msg: "Remote Desktop is disabled: " + at, Where: at})
