@@ -11,7 +11,8 @@ default host_path(_) := "hosts"
 host_path(name) := host_paths[name]
 
 # foreign-access: a login path the manifest does not grant to a user it manages (a key in any
-# file sshd reads, a Match block granting password login, sudo from rules accessctl did not write).
+# file sshd reads, a Match block granting password login, sudo from rules accessctl did not write;
+# on Windows a shared administrators_authorized_keys, or Remote Desktop for a user without rdp).
 warn contains {
 	"rule": "foreign-access",
 	"msg": sprintf("host %q: %s", [h.name, f.msg]),
@@ -24,7 +25,8 @@ warn contains {
 }
 
 # login-blocked: a user desired on a host that sshd (AllowUsers/DenyUsers/AllowGroups/
-# DenyGroups), the shell or an expired account would refuse; the message names file:line.
+# DenyGroups), the shell or an expired account would refuse; the message names file:line. On
+# Windows: a user with rdp that Remote Desktop would refuse (fDenyTSConnections, the logon rights).
 warn contains {
 	"rule": "login-blocked",
 	"msg": sprintf("host %q: %s", [h.name, f.msg]),

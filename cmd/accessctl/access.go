@@ -291,8 +291,10 @@ func planUsageInput(run *fleetRun) any {
 // AuthorizedKeysCommand that is not accessctl's pull mode.
 func foreignAccess(m *manifest.Manifest, rep *access.Report) []report.Finding {
 	userPath := map[string]string{}
+	rdp := map[string]bool{}
 	for i, u := range m.Users {
 		userPath[u.Name] = fmt.Sprintf("users[%d]", i)
+		rdp[u.Name] = u.RDP
 	}
 	var out []report.Finding
 	for _, h := range rep.Hosts {
@@ -312,6 +314,9 @@ func foreignAccess(m *manifest.Manifest, rep *access.Report) []report.Finding {
 					msg = fmt.Sprintf("%s on %s can log in with %s (%s %s, %s:%d)", a.User, h.Host, what, k.Type, k.Fingerprint, k.File, k.Line)
 				case k.Kind == access.KindKeyCommand && !strings.Contains(k.Command, "accessctl"):
 					msg = fmt.Sprintf("%s on %s: sshd asks AuthorizedKeysCommand %s for keys, which the manifest does not grant", a.User, h.Host, k.Command)
+				case k.Kind == access.KindRDP && k.Allowed && !rdp[a.User]:
+					// Windows: membership (Administrators), the logon right and RDP on.
+					msg = fmt.Sprintf("%s on %s can log on through Remote Desktop (%s), which the manifest does not grant (rdp: false)", a.User, h.Host, strings.Join(a.Groups, ", "))
 				default:
 					continue
 				}

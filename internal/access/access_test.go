@@ -138,7 +138,7 @@ func TestWindowsReview(t *testing.T) {
 		Users: []hoststate.WinUser{
 			{Name: "Administrator", SID: "S-1-5-21-1-2-3-500", Enabled: false},
 			{Name: "alice", SID: "S-1-5-21-1-2-3-1001", Enabled: true},
-			{Name: "bob", SID: "S-1-5-21-1-2-3-1002", Enabled: true},
+			{Name: "bob", SID: "S-1-5-21-1-2-3-1002", Enabled: true, Profile: `C:\Users\bob`},
 		},
 		Groups: []hoststate.WinGroup{
 			{SID: hoststate.SIDAdministrators, Members: []hoststate.WinMember{{SID: "S-1-5-21-1-2-3-1001"}}},
@@ -161,5 +161,45 @@ func TestWindowsReview(t *testing.T) {
 	}
 	if bob.Sudo.Allowed || !kinds[KindRDP] || !kinds[KindKey] || !kinds[KindPassword] {
 		t.Errorf("bob: %+v", bob)
+	}
+
+	// Remote Desktop from the effective result: RDP switched off, and bob named in the deny
+	// right: his rdp path is not allowed and blockedBy says why; alice (an administrator) is
+	// refused by the switch only.
+	one := 1
+	w.RDP = &hoststate.WinRDP{FDenyTSConnections: &one, UserRights: "[Privilege Rights]\r\n" +
+		"SeRemoteInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-555\r\nSeDenyRemoteInteractiveLogonRight = *S-1-5-21-1-2-3-1002\r\n"}
+	rep = Windows("win-1", w, Desired{Users: map[string]map[string]bool{}, Keypairs: map[string]string{}})
+	alice, bob = rep.Accounts[0], rep.Accounts[1]
+	rdpOf := func(a Account) Path {
+		for _, p := range a.Paths {
+			if p.Kind == KindRDP {
+				return p
+			}
+		}
+		return Path{Allowed: true}
+	}
+	blocked := strings.Join(bob.BlockedBy, "\n")
+	if rdpOf(bob).Allowed || !strings.Contains(blocked, "rdp: Remote Desktop is disabled: "+hoststate.WinTSKey+`\fDenyTSConnections = 1`) ||
+		!strings.Contains(blocked, "rdp: SeDenyRemoteInteractiveLogonRight names *S-1-5-21-1-2-3-1002") || !bob.CanLogIn {
+		t.Errorf("bob: %+v", bob)
+	}
+	if rdpOf(alice).Allowed || len(alice.BlockedBy) != 1 {
+		t.Errorf("alice: %+v", alice)
+	}
+	zero := 0
+	w.RDP.FDenyTSConnections = &zero
+	rep = Windows("win-1", w, Desired{Users: map[string]map[string]bool{}, Keypairs: map[string]string{}})
+	if a := rep.Accounts[0]; !rdpOf(a).Allowed || len(a.BlockedBy) != 0 {
+		t.Errorf("alice with RDP on: %+v", a)
+	}
+
+	// sshd_config without Match Group administrators: alice's keys are her profile's.
+	w.Users[1].Profile = `C:\Users\alice`
+	w.UserKeys["alice"] = hoststate.WinKeyFile{Path: `C:\Users\alice\.ssh\authorized_keys`, Kind: hoststate.KindFile, Content: keyE + "\n"}
+	w.SshdConfig = hoststate.WinFile{Kind: hoststate.KindFile, Content: "AuthorizedKeysFile .ssh/authorized_keys\r\n"}
+	rep = Windows("win-1", w, Desired{Users: map[string]map[string]bool{}, Keypairs: map[string]string{}})
+	if a := rep.Accounts[0]; a.Paths[0].File != `C:\Users\alice\.ssh\authorized_keys` {
+		t.Errorf("alice without the Match block: %+v", a.Paths)
 	}
 }

@@ -405,6 +405,7 @@ func Windows(name string, w *hoststate.Windows, d Desired) *Host {
 			rdu = &w.Groups[i]
 		}
 	}
+	sshd := hoststate.ParseWinSshdConfig(w.SshdConfig)
 	for _, u := range w.Users {
 		admin := admins.HasMember(u.SID)
 		rdp := rdu.HasMember(u.SID)
@@ -418,11 +419,9 @@ func Windows(name string, w *hoststate.Windows, d Desired) *Host {
 		if rdp {
 			acc.Groups = append(acc.Groups, "Remote Desktop Users")
 		}
-		file := w.UserKeys[u.Name]
-		if admin {
-			file = w.AdminKeys
-		}
-		if file.Kind == hoststate.KindFile {
+		// The files sshd reads for the account, as its sshd_config decides (administrators go to
+		// administrators_authorized_keys only under a Match block that says so).
+		for _, file := range winKeyFiles(w, sshd, u, admin) {
 			for _, k := range KeysOf(file.Content) {
 				acc.Paths = append(acc.Paths, Path{Kind: KindKey, File: file.Path, Line: k.Line, Fingerprint: k.Fingerprint,
 					Type: k.Type, Keypair: d.Keypairs[k.Fingerprint], Options: k.Options, Managed: d.Users[u.Name][k.Fingerprint],
@@ -431,7 +430,19 @@ func Windows(name string, w *hoststate.Windows, d Desired) *Host {
 		}
 		acc.Paths = append(acc.Paths, Path{Kind: KindPassword, Allowed: u.Enabled})
 		if admin || rdp {
-			acc.Paths = append(acc.Paths, Path{Kind: KindRDP, Allowed: u.Enabled})
+			// Remote Desktop: membership, the logon rights and fDenyTSConnections (a READ from
+			// before they were read: membership and the account's state only).
+			allowed := u.Enabled
+			if w.RDP != nil {
+				v := w.RDPAccess(u.Name, u.SID, admin, rdp, u.Enabled)
+				allowed = v.Allowed
+				for _, c := range v.Refused {
+					if c.Msg != hoststate.RDPAccountDisabled {
+						acc.BlockedBy = append(acc.BlockedBy, "rdp: "+c.Msg+" ("+c.Where+")")
+					}
+				}
+			}
+			acc.Paths = append(acc.Paths, Path{Kind: KindRDP, Allowed: allowed})
 		}
 		if !u.Enabled {
 			acc.BlockedBy = append(acc.BlockedBy, "account disabled")
@@ -445,6 +456,21 @@ func Windows(name string, w *hoststate.Windows, d Desired) *Host {
 	}
 	sort.SliceStable(h.Accounts, func(i, j int) bool { return h.Accounts[i].User < h.Accounts[j].User })
 	return h
+}
+
+// winKeyFiles are the key files READ holds that sshd reads for the account.
+func winKeyFiles(w *hoststate.Windows, sshd hoststate.WinSshd, u hoststate.WinUser, admin bool) []hoststate.WinKeyFile {
+	var out []hoststate.WinKeyFile
+	own, hasOwn := w.UserKeys[u.Name]
+	for _, p := range sshd.KeyFilesFor(u.Name, u.Profile, nil, admin).Paths {
+		switch {
+		case hoststate.SamePath(p, hoststate.WinAdminKeysPath) && w.AdminKeys.Kind == hoststate.KindFile:
+			out = append(out, w.AdminKeys)
+		case hasOwn && own.Kind == hoststate.KindFile && (hoststate.SamePath(p, own.Path) || (u.Profile == "" && hoststate.SamePath(p, `%USERPROFILE%\.ssh\authorized_keys`))):
+			out = append(out, own)
+		}
+	}
+	return out
 }
 
 // NewReport sorts hosts by name.

@@ -170,6 +170,11 @@ type Windows struct {
 	AdminKeys     WinKeyFile            `json:"adminKeys"`
 	UserKeys      map[string]WinKeyFile `json:"userKeys"`
 	State         WinFile               `json:"state"`
+	// SshdConfig is C:\ProgramData\ssh\sshd_config, read whole (kind absent: OpenSSH's default).
+	SshdConfig WinFile `json:"sshdConfig"`
+	// RDP is what decides Remote Desktop logons: fDenyTSConnections and the user rights
+	// (nil in a document from an older READ: then RDP is not judged).
+	RDP *WinRDP `json:"rdp"`
 
 	// Record is State parsed; RecordError says why it could not be used ("" when absent or fine).
 	Record      WinRecord `json:"-"`

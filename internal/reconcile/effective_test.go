@@ -285,7 +285,7 @@ func TestEffectiveBlockedAndSudo(t *testing.T) {
 func TestWindowsAdminKeyFindings(t *testing.T) {
 	fs := windowsAdminKeyFindings([]string{"alice", "bob"},
 		map[string][]string{"SHA256:a": {"alice"}, "SHA256:b": {"bob"}},
-		[]desiredKey{{Fingerprint: "SHA256:x"}})
+		[]desiredKey{{Fingerprint: "SHA256:x"}}, `C:\ProgramData\ssh\sshd_config:17 (Match Group administrators)`)
 	var msgs []string
 	for _, f := range fs {
 		if f.Rule != "foreign-access" || f.Where != hoststate.WinAdminKeysPath {
@@ -296,8 +296,8 @@ func TestWindowsAdminKeyFindings(t *testing.T) {
 	got := strings.Join(msgs, "\n")
 	for _, want := range []string{
 		"alice: key SHA256:x in " + hoststate.WinAdminKeysPath + " (not installed by accessctl) logs in as administrator alice",
-		"alice: administrators share " + hoststate.WinAdminKeysPath + " (Match Group administrators): SHA256:b (bob) also log in as alice",
-		"bob: administrators share " + hoststate.WinAdminKeysPath + " (Match Group administrators): SHA256:a (alice) also log in as bob",
+		"alice: administrators share " + hoststate.WinAdminKeysPath + " (C:\\ProgramData\\ssh\\sshd_config:17 (Match Group administrators)): SHA256:b (bob) also log in as alice",
+		"bob: administrators share " + hoststate.WinAdminKeysPath + " (C:\\ProgramData\\ssh\\sshd_config:17 (Match Group administrators)): SHA256:a (alice) also log in as bob",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)

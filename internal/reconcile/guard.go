@@ -95,8 +95,9 @@ func LinuxGuard(changes []Change, liveSudoers hoststate.File, login string, logi
 
 // WindowsGuard judges the ops of a Windows host's changes against accessctl's login account
 // (by name, as the host reported the login's SID), its Administrators membership and, over
-// SSH, the keys it logged in with (loginAdmin: the login is an administrator, so its keys are
-// in administrators_authorized_keys).
+// SSH, the keys it logged in with (loginAdmin: sshd reads the login's keys from
+// administrators_authorized_keys, as it does for administrators under the default config;
+// otherwise from its own profile's file).
 func WindowsGuard(changes []Change, login string, loginAdmin bool, loginKeys []string) Guard {
 	g := Guard{Login: login}
 	if login == "" {
@@ -119,6 +120,9 @@ func WindowsGuard(changes []Change, login string, loginAdmin bool, loginKeys []s
 			}
 		case winapply.OpWriteKeys:
 			if c.File == "admin" && loginAdmin && len(loginKeys) > 0 && !holdsAny(c.Content, loginKeys) {
+				g.LoginKeysRemoved = true
+			}
+			if c.File == "user" && mine && len(loginKeys) > 0 && !holdsAny(c.Content, loginKeys) {
 				g.LoginKeysRemoved = true
 			}
 		}

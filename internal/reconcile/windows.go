@@ -103,6 +103,10 @@ type winPlanner struct {
 	// to the administrators it is bound to (foreign-access findings).
 	adminNames []string
 	adminOwner map[string][]string
+	// sshd is what the host's sshd_config says about key files; adminWhere the line that sends
+	// the first reader to administrators_authorized_keys.
+	sshd       hoststate.WinSshd
+	adminWhere string
 }
 
 type winQueued struct {
@@ -131,7 +135,8 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 	if live.RecordError != "" {
 		return nil, fmt.Errorf("accessctl's state file is unusable: %s", live.RecordError)
 	}
-	p := &winPlanner{m: m, d: d, live: live, o: o, hp: hp, rec: copyWinRecord(live.Record), secrets: map[string]*SecretRef{}}
+	p := &winPlanner{m: m, d: d, live: live, o: o, hp: hp, rec: copyWinRecord(live.Record), secrets: map[string]*SecretRef{},
+		sshd: hoststate.ParseWinSshdConfig(live.SshdConfig)}
 	for _, du := range d.Users {
 		if err := p.planUser(du); err != nil {
 			return nil, err
@@ -141,7 +146,8 @@ func planWindows(m *manifest.Manifest, d *Desired, live *hoststate.Windows, o Op
 	if d.PushKeys {
 		p.planAdminKeys()
 	}
-	hp.Guard = WindowsGuard(hp.Changes, windowsLogin(live), live.Group(hoststate.SIDAdministrators).HasMember(live.Login.SID), o.LoginKeys)
+	p.rdpFindings()
+	hp.Guard = WindowsGuard(hp.Changes, windowsLogin(live), p.loginReadsAdminKeys(), o.LoginKeys)
 	for _, u := range live.Users {
 		n := strings.ToLower(u.Name)
 		if u.Human() && !d.Named[n] && !live.Record.CreatedUser(n) && u.SID != live.Login.SID {
@@ -190,18 +196,24 @@ func (p *winPlanner) planUser(du desiredUser) error {
 		return nil
 	}
 	p.rec.Keys[name] = installed(du.Keys)
-	if admin {
+	route := p.keyRoute(du, lu, admin)
+	if route.admin {
 		p.adminKeys = append(p.adminKeys, du.Keys...)
 		p.adminNames = append(p.adminNames, name)
+		if p.adminWhere == "" {
+			p.adminWhere = route.where
+		}
 		if p.adminOwner == nil {
 			p.adminOwner = map[string][]string{}
 		}
 		for _, k := range du.Keys {
 			p.adminOwner[k.Fingerprint] = append(p.adminOwner[k.Fingerprint], name)
 		}
-		return nil
 	}
-	p.planUserKeys(du)
+	if route.user {
+		p.planUserKeys(du)
+	}
+	p.routeFindings(du, route)
 	return nil
 }
 
@@ -366,7 +378,7 @@ func (p *winPlanner) planAdminKeys() {
 			}
 		}
 	}
-	p.hp.Findings = append(p.hp.Findings, windowsAdminKeyFindings(p.adminNames, p.adminOwner, foreign)...)
+	p.hp.Findings = append(p.hp.Findings, windowsAdminKeyFindings(p.adminNames, p.adminOwner, foreign, p.adminWhere)...)
 	all := append(foreign, dedupeKeys(p.adminKeys)...)
 	if len(all) == 0 && live.AdminKeys.Kind != hoststate.KindFile {
 		return
@@ -706,16 +718,17 @@ func checkWinWayIn(ctx context.Context, redial Redial) error {
 }
 
 // windowsAdminKeyFindings: OpenSSH for Windows ends sshd_config with `Match Group administrators`
-// -> administrators_authorized_keys, so every key in that file logs in as every administrator
-// (HOSTS.md §6): a key bound to one administrator is a login path to the others, and a key
-// accessctl did not install (kept) logs in as all of them (foreign-access).
-func windowsAdminKeyFindings(admins []string, owner map[string][]string, foreign []desiredKey) []Finding {
+// -> administrators_authorized_keys, so every key in that file logs in as every account sshd
+// sends there (HOSTS.md §6; admins are those the host's sshd_config sends there, where names the
+// line): a key bound to one of them is a login path to the others, and a key accessctl did not
+// install (kept) logs in as all of them (foreign-access).
+func windowsAdminKeyFindings(admins []string, owner map[string][]string, foreign []desiredKey, where string) []Finding {
 	var out []Finding
 	const file = hoststate.WinAdminKeysPath
 	for _, a := range admins {
 		for _, k := range foreign {
 			out = append(out, Finding{Rule: "foreign-access", User: a, Where: file,
-				Msg: fmt.Sprintf("key %s in %s (not installed by accessctl) logs in as administrator %s", k.Fingerprint, file, a)})
+				Msg: fmt.Sprintf("key %s in %s (not installed by accessctl) logs in as administrator %s (%s)", k.Fingerprint, file, a, where)})
 		}
 		var others []string
 		for fp, owners := range owner {
@@ -732,7 +745,7 @@ func windowsAdminKeyFindings(admins []string, owner map[string][]string, foreign
 		sort.Strings(others)
 		if len(others) > 0 {
 			out = append(out, Finding{Rule: "foreign-access", User: a, Where: file,
-				Msg: fmt.Sprintf("administrators share %s (Match Group administrators): %s also log in as %s", file, strings.Join(others, "; "), a)})
+				Msg: fmt.Sprintf("administrators share %s (%s): %s also log in as %s", file, where, strings.Join(others, "; "), a)})
 		}
 	}
 	return out

@@ -48,6 +48,16 @@ func TestRealWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("read %s, PowerShell %s, login %s, Administrators named %q (via %s)", live.Computer, live.PSVersion, live.Login.Name, live.Group(hoststate.SIDAdministrators).Name, live.Group(hoststate.SIDAdministrators).Via)
+	// Effective-access facts as a real host reports them (the simulator's are from the docs).
+	if live.RDP == nil || live.RDP.RightsError != "" {
+		t.Errorf("user rights not exported: %+v", live.RDP)
+	} else if rights, err := hoststate.ParseUserRights(live.RDP.UserRights); err != nil {
+		t.Errorf("secedit export: %v\n%s", err, live.RDP.UserRights)
+	} else {
+		on, at := live.RDP.Enabled()
+		t.Logf("RDP enabled %v (%s); %s = %v; sshd_config %s", on, at, hoststate.SeRemoteInteractiveLogonRight,
+			hoststate.Right(rights, hoststate.SeRemoteInteractiveLogonRight), live.SshdConfig.Kind)
+	}
 
 	os.Setenv("ACCESSCTL_CI_PW", "Ci-Only-Passw0rd!"+time.Now().Format("150405"))
 	m := &manifest.Manifest{

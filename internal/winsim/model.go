@@ -54,6 +54,13 @@ type Host struct {
 	nextRID  int
 	orphaned map[string]bool // group SIDs holding an orphaned SID
 	failOn   map[string]string
+	// registry holds DWORD values by `KEY\value` (lower-cased); rights the user rights
+	// assignments, entries as secedit writes them (`*SID` or a name); rightsError makes the
+	// secedit export fail with that message.
+	registry    map[string]int
+	rights      map[string][]string
+	rightOrder  []string
+	rightsError string
 	// Applied counts the APPLY runs; Reads the READ runs.
 	Applied, Reads int
 }
@@ -61,7 +68,9 @@ type Host struct {
 // NewHost returns a German-localised Windows Server with the built-in accounts and Login as a
 // member of Administrators (the account the transport logs in as).
 func NewHost(computer, login, loginPassword string) *Host {
-	h := &Host{Computer: computer, files: map[string]*File{}, nextRID: 1000, orphaned: map[string]bool{}, failOn: map[string]string{}}
+	h := &Host{Computer: computer, files: map[string]*File{}, nextRID: 1000, orphaned: map[string]bool{}, failOn: map[string]string{},
+		registry: map[string]int{}, rights: map[string][]string{}}
+	h.defaultEffective()
 	h.users = []*User{
 		{Name: "Administrator", SID: domainSID + "-500", Enabled: false, Description: "Vordefiniertes Konto für die Verwaltung des Computers bzw. der Domäne"},
 		{Name: "Gast", SID: domainSID + "-501", Description: "Vordefiniertes Konto für Gastzugriff auf den Computer bzw. die Domäne"},
@@ -282,6 +291,7 @@ func (h *Host) Read(loginSID string, req hoststate.WinReadRequest) ([]byte, erro
 		p := u.Profile + profileKeys
 		w.UserKeys[n] = keyFile(p, h.files[strings.ToLower(p)], u.SID, hoststate.SIDAdministrators, hoststate.SIDSystem)
 	}
+	h.readEffective(&w)
 	w.State = hoststate.WinFile{Path: hoststate.WinStatePath, Kind: hoststate.KindAbsent}
 	if f := h.files[strings.ToLower(hoststate.WinStatePath)]; f != nil {
 		w.State.Kind, w.State.Content = hoststate.KindFile, f.Content

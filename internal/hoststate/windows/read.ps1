@@ -8,6 +8,10 @@
 #           @@end
 #         base64, so no console code page, stray pipeline output or file content can corrupt it.
 # Groups are addressed by SID only (their names are localised: "Administratoren", ...).
+# Effective access: the script reports raw facts, accessctl judges them (hoststate, Go):
+# sshd_config whole (which key file sshd reads for whom), fDenyTSConnections (the Terminal
+# Server value and its Group Policy override) and the user rights as `secedit /export` writes
+# them (SeRemoteInteractiveLogonRight, SeDenyRemoteInteractiveLogonRight, ...).
 Set-StrictMode -Version 2
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -89,6 +93,8 @@ $out = [ordered]@{
     adminKeys     = $null
     userKeys      = [ordered]@{}
     state         = $null
+    sshdConfig    = $null
+    rdp           = $null
 }
 
 $byName = @{}
@@ -117,6 +123,44 @@ foreach ($n in $wanted) {
     if ($prof -ne '') { $path = Join-Path $prof '.ssh\authorized_keys' }
     $out.userKeys[$n] = Read-KeyFile $path @($sid, $adminsSid, $systemSid)
 }
+
+$sshdConfigPath = Join-Path $sshDir 'sshd_config'
+$sc = [ordered]@{ path = $sshdConfigPath; kind = 'absent'; content = '' }
+if (Test-Path -LiteralPath $sshdConfigPath -PathType Leaf) {
+    $sc.kind = 'file'
+    $sc.content = [IO.File]::ReadAllText($sshdConfigPath, [Text.Encoding]::UTF8)
+}
+$out.sshdConfig = $sc
+
+# Get-Dword returns a registry value as an integer, or $null when the value does not exist.
+function Get-Dword([string]$key, [string]$name) {
+    $p = Get-ItemProperty -LiteralPath $key -Name $name -ErrorAction SilentlyContinue
+    if ($null -eq $p) { return $null }
+    return [int]($p.$name)
+}
+
+$rdp = [ordered]@{
+    fDenyTSConnections       = (Get-Dword 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server' 'fDenyTSConnections')
+    policyFDenyTSConnections = (Get-Dword 'HKLM:\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services' 'fDenyTSConnections')
+    userRights               = ''
+    rightsError              = ''
+}
+# secedit writes the user rights as an INF file in UTF-16; the file is the caller's own temporary
+# file and is removed whatever happens.
+$cfg = Join-Path ([IO.Path]::GetTempPath()) ('accessctl-' + [guid]::NewGuid().ToString('N') + '.inf')
+try {
+    $o = & secedit.exe /export /areas USER_RIGHTS /cfg $cfg /quiet 2>&1
+    if ($LASTEXITCODE -ne 0 -or -not (Test-Path -LiteralPath $cfg -PathType Leaf)) {
+        $rdp.rightsError = 'secedit /export exited with status ' + $LASTEXITCODE + ': ' + (($o | Out-String).Trim())
+    } else {
+        $rdp.userRights = [IO.File]::ReadAllText($cfg, [Text.Encoding]::Unicode)
+    }
+} catch {
+    $rdp.rightsError = 'secedit /export: ' + $_.Exception.Message
+} finally {
+    Remove-Item -LiteralPath $cfg -Force -ErrorAction SilentlyContinue
+}
+$out.rdp = $rdp
 
 $statePath = Join-Path $env:ProgramData 'accessctl\state.json'
 $st = [ordered]@{ path = $statePath; kind = 'absent'; content = '' }
