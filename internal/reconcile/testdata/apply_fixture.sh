@@ -742,12 +742,15 @@ launch() {
 	: >"$log" || { say "exit not started: cannot write $log"; exit 1; }
 	LAUNCHER=$$
 	export LAUNCHER
-	# Started from a subshell that exits at once, so the run is nobody's child here: when this
-	# process becomes the relay (tail), the run's end is seen, not left a zombie.
+	# The run is this process's child, in a session of its own: while this process waits for the
+	# relay it reaps the run as soon as it ends, so `tail --pid` here and in `tell` sees the end at
+	# once (a run left to init stays a zombie for as long as init takes to reap it: in some
+	# containers seconds, or for ever). When this process goes (the controller went away), the run
+	# carries on and init inherits it.
 	if command -v setsid >/dev/null 2>&1; then
-		(setsid sh "$0" apply </dev/null >>"$log" 2>&1 &)
+		setsid sh "$0" apply </dev/null >>"$log" 2>&1 &
 	else
-		(sh "$0" apply </dev/null >>"$log" 2>&1 &)
+		sh "$0" apply </dev/null >>"$log" 2>&1 &
 	fi
 	i=0
 	while [ ! -s "$RUNDIR/$RUN.pid" ] && [ "$i" -lt 100 ]; do
