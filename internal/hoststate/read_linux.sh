@@ -142,8 +142,16 @@ main() {
 			next
 		}
 		FILENAME ~ /^\/etc\/ssh\// {
+			if (FNR == 1) inmatch = 0
+			# An AuthorizedKeysFile inside a Match block: its files are read for every user, as
+			# a user may enter the block through a group the plan adds.
+			if (inmatch && tolower($1) == "authorizedkeysfile") {
+				for (j = 2; j <= NF && $j !~ /^#/; j++) if (!seen[$j]++) print "akf " $j
+				next
+			}
 			if (tolower($1) != "match") next
-			if (NF == 2 && tolower($2) == "all") next
+			inmatch = !(NF == 2 && tolower($2) == "all")
+			if (!inmatch) next
 			print "match"
 			for (i = 2; i < NF; i++) {
 				c = tolower($i)

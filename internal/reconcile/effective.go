@@ -49,8 +49,11 @@ type SshdConnCheck struct {
 // defaultAuthorizedKeysFile is OpenSSH's default AuthorizedKeysFile.
 const defaultAuthorizedKeysFile = ".ssh/authorized_keys .ssh/authorized_keys2"
 
-// keyPatterns are the AuthorizedKeysFile patterns sshd uses for user on any connection.
-func keyPatterns(live *hoststate.Linux, user string) []string {
+// keyPatterns are the AuthorizedKeysFile patterns sshd uses for user on any connection. gained
+// are the groups the plan adds the user to: sshd -T -C judged Match Group blocks by the groups
+// the user has now, so the AuthorizedKeysFile of every Match block naming one of those groups
+// counts too (its other criteria ignored: a file read for some connections counts).
+func keyPatterns(live *hoststate.Linux, user string, gained []string) []string {
 	if live.Effective.Server == "dropbear" {
 		return []string{".ssh/authorized_keys"}
 	}
@@ -59,6 +62,13 @@ func keyPatterns(live *hoststate.Linux, user string) []string {
 		for _, c := range live.Effective.ConnsOf(user) {
 			if v, ok := c.Values["authorizedkeysfile"]; ok {
 				vals = append(vals, v)
+			}
+		}
+		if len(gained) > 0 {
+			for _, d := range live.SshdLayout(nil, nil) {
+				if d.Keyword == "authorizedkeysfile" && matchNamesGroup(d.Match, gained) {
+					vals = append(vals, d.Value)
+				}
 			}
 		}
 	}
@@ -80,6 +90,28 @@ func keyPatterns(live *hoststate.Linux, user string) []string {
 		}
 	}
 	return out
+}
+
+// matchNamesGroup reports whether a Match line has a Group criterion whose pattern list matches
+// one of groups (negated patterns ignored).
+func matchNamesGroup(match string, groups []string) bool {
+	f := strings.Fields(match)
+	for i := 1; i+1 < len(f); i++ {
+		if !strings.EqualFold(f[i], "group") {
+			continue
+		}
+		for _, pat := range strings.Split(f[i+1], ",") {
+			if strings.HasPrefix(pat, "!") {
+				continue
+			}
+			for _, g := range groups {
+				if ok, _ := path.Match(pat, g); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // expandKeyPath expands an AuthorizedKeysFile pattern as sshd does (%% %h %u %U; relative to
@@ -172,7 +204,13 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 		shown = "~" + u.Name + "/.ssh/authorized_keys"
 	}
 	var paths []string
-	for _, pat := range keyPatterns(live, u.Name) {
+	var gained []string
+	for _, g := range u.Groups {
+		if acct == nil || !contains(live.SupplementaryGroups(u.Name), g) {
+			gained = append(gained, g)
+		}
+	}
+	for _, pat := range keyPatterns(live, u.Name, gained) {
 		if acct == nil && strings.Contains(pat, "%U") && u.UID == nil {
 			continue // unknown until useradd picks the uid
 		}

@@ -1,0 +1,24 @@
+package reconcile
+
+import "testing"
+
+func TestMatchNamesGroup(t *testing.T) {
+	for _, c := range []struct {
+		match  string
+		groups []string
+		want   bool
+	}{
+		{"Match Group admins", []string{"admins"}, true},
+		{"Match group ops,adm*", []string{"admins"}, true},
+		{"Match User carol Group wheel", []string{"wheel"}, true},
+		{"Match Group !admins,*", []string{"admins"}, true}, // conservative: the positive pattern
+		{"Match Group !admins", []string{"admins"}, false},
+		{"Match User admins", []string{"admins"}, false},
+		{"Match Group admins", []string{"ops"}, false},
+		{"Match Group", []string{"ops"}, false},
+	} {
+		if got := matchNamesGroup(c.match, c.groups); got != c.want {
+			t.Errorf("matchNamesGroup(%q, %v) = %v, want %v", c.match, c.groups, got, c.want)
+		}
+	}
+}
