@@ -586,29 +586,126 @@ func anyGroupMatches(groups map[string]bool, list string) bool {
 }
 
 // matchFindings names the Match blocks that give a managed user password login the manifest
-// does not grant (apply beats them with a `Match all` section; the finding says where they are).
+// does not grant (apply beats them with a `Match all` section, unless sshd reads them before it:
+// then the sshd change is blocked; the finding says where they are).
 func (p *linuxPlanner) matchFindings(d *Desired, live *hoststate.Linux) {
 	if !live.Effective.MatchBlocks || d.Sshd["passwordauthentication"] != "no" {
 		return
 	}
 	_, matches := hoststate.Winner(live.SshdLayout(nil, nil), "passwordauthentication")
+	var yes []hoststate.Directive
+	for _, m := range matches {
+		if strings.EqualFold(m.Value, "yes") {
+			yes = append(yes, m)
+		}
+	}
+	if len(yes) == 0 {
+		return // a global "yes" is the sshd change itself
+	}
+	globalYes := live.SshdT["passwordauthentication"] == "yes"
 	seen := map[string]bool{}
-	for _, c := range live.Effective.Conns {
-		if c.Values["passwordauthentication"] != "yes" || seen[c.User] || !d.wants(c.User) {
+	for _, du := range d.Users {
+		u := du.Name
+		if seen[u] || !d.wants(u) {
 			continue
 		}
-		seen[c.User] = true
-		at := "sshd -T -C"
-		for _, m := range matches {
-			if m.Value == "yes" {
-				at = m.Where() + " (" + m.Match + ")"
+		var conn *hoststate.Conn
+		for _, c := range live.Effective.ConnsOf(u) {
+			if c.Values["passwordauthentication"] != "yes" {
+				continue
+			}
+			if conn == nil || (conn.Addr == probeAddr && c.Addr != probeAddr) {
+				c := c
+				conn = &c
+			}
+		}
+		if conn == nil {
+			continue
+		}
+		groups := map[string]bool{}
+		for _, g := range live.SupplementaryGroups(u) {
+			groups[g] = true
+		}
+		if a := live.Account(u); a != nil {
+			for _, g := range live.Groups {
+				if g.GID == a.GID {
+					groups[g.Name] = true
+				}
+			}
+		}
+		var m *hoststate.Directive
+		for i := range yes {
+			if matchMayApply(yes[i].Match, u, groups) {
+				m = &yes[i]
 				break
 			}
 		}
-		p.findings = append(p.findings, Finding{Rule: "foreign-access", User: c.User, Where: at,
-			Msg: fmt.Sprintf("a Match block at %s grants %s password login from %s; the manifest says passwordAuthentication false (apply overrides it with a Match all section)", at, c.User, c.Addr)})
+		if m == nil {
+			if globalYes {
+				continue // the global value, not a Match block
+			}
+			m = &yes[0]
+		}
+		seen[u] = true
+		at := m.Where() + " (" + m.Match + ")"
+		how := "apply overrides it with a Match all section"
+		if p.unbeaten[m.Where()] {
+			how = "sshd reads it before accessctl's Match all section, so apply cannot override it: the sshd change is blocked"
+		}
+		p.findings = append(p.findings, Finding{Rule: "foreign-access", User: u, Where: at,
+			Msg: fmt.Sprintf("a Match block at %s grants %s password login from %s; the manifest says passwordAuthentication false (%s)", at, u, conn.Addr, how)})
 	}
 	sort.SliceStable(p.findings, func(i, j int) bool { return p.findings[i].User < p.findings[j].User })
+}
+
+// probeAddr is the client address the read asks sshd -T -C about for connections that no Match
+// Address names (read_linux.sh).
+const probeAddr = "198.51.100.7"
+
+// matchMayApply reports whether a Match line may match user's connections: false only when it
+// has a User or Group criterion that the user (or her groups) cannot match; other criteria
+// (Address, Host, ...) are assumed to match some connection.
+func matchMayApply(match, user string, groups map[string]bool) bool {
+	f := strings.Fields(match)
+	for i := 1; i+1 < len(f); i++ {
+		switch strings.ToLower(f[i]) {
+		case "user":
+			if !patternListMatches(f[i+1], map[string]bool{user: true}) {
+				return false
+			}
+			i++
+		case "group":
+			if !patternListMatches(f[i+1], groups) {
+				return false
+			}
+			i++
+		case "all":
+		default:
+			i++
+		}
+	}
+	return true
+}
+
+// patternListMatches: sshd's match_pattern_list over names (a negated match excludes).
+func patternListMatches(list string, names map[string]bool) bool {
+	for n := range names {
+		got := false
+		neg := false
+		for _, pat := range strings.Split(list, ",") {
+			if strings.HasPrefix(pat, "!") {
+				if ok, _ := path.Match(pat[1:], n); ok {
+					neg = true
+				}
+			} else if ok, _ := path.Match(pat, n); ok {
+				got = true
+			}
+		}
+		if got && !neg {
+			return true
+		}
+	}
+	return false
 }
 
 // keyCommandFindings: an AuthorizedKeysCommand that is not accessctl's answers for managed users
