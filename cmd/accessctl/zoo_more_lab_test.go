@@ -236,7 +236,7 @@ func (x *zmHost) carolWithPassword(extra string) string {
 
 func TestZooMoreCLI(t *testing.T) {
 	names := []string{"akf-h", "akf-uid", "etc-nodir", "muser-akf", "mgroup-join", "maddr-list",
-		"early-global", "early-match", "deny", "allow-at", "nologin", "expired", "hash-includedir",
+		"early-global", "early-match", "early-match-other", "maddr-other", "deny", "allow-at", "nologin", "expired", "hash-includedir",
 		"wheel", "user-alias", "foreign-dropin", "dotted-dropin", "kbd", "symlink-ssh", "crlf",
 		"bom", "keys2-options"}
 	var specs []lab.HostSpec
@@ -359,58 +359,61 @@ func TestZooMoreCLI(t *testing.T) {
 	})
 
 	// A drop-in that sorts before accessctl's 00-accessctl.conf sets PasswordAuthentication yes
-	// globally: accessctl's value cannot win there.
+	// globally: accessctl's value cannot win there. The plan says so (blocked), nothing changes.
 	sub("early-global", func(x *zmHost) {
 		x.exec("echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/00-aaa-legacy.conf; echo 'carol:" + x.z.hash + "' | chpasswd -e")
 		x.restart()
 		x.manifest(x.carolWithPassword(""), "carol", zmNoPassword)
-		snapshot := "cat /etc/ssh/sshd_config; ls -A /etc/ssh/sshd_config.d; cat /etc/passwd /etc/shadow"
-		before := x.exec(snapshot)
-		code, plan := x.run("plan", "--detailed-exitcode")
-		_ = plan
-		code, apply := x.run("apply", "--yes")
-		if code == exitOK {
-			if x.passwordLogin("carol", zmCarolPassword) {
-				x.t.Error("apply succeeded but carol still logs in with her password")
-			}
-			x.planEmpty()
-			return
-		}
-		if code != exitHost || !strings.Contains(apply, "00-aaa-legacy.conf:1") {
-			x.t.Errorf("apply: exit %d, does not name 00-aaa-legacy.conf:1", code)
-		}
-		if after := x.exec(snapshot); after != before {
-			x.t.Errorf("the failed host was changed:\n%s\n---\n%s", before, after)
+		x.blocked("cat /etc/ssh/sshd_config; ls -A /etc/ssh/sshd_config.d; cat /etc/passwd /etc/shadow", "/etc/ssh/sshd_config.d/00-aaa-legacy.conf:1")
+		if !x.passwordLogin("carol", zmCarolPassword) {
+			x.t.Error("carol's password login changed on a host apply did not start")
 		}
 	})
 
-	// A Match Group block in a drop-in that sorts before accessctl's.
+	// A Match Group block in a drop-in that sorts before accessctl's: it comes before accessctl's
+	// Match all section, so it cannot be beaten: blocked in the plan, named, nothing changes.
 	sub("early-match", func(x *zmHost) {
-		x.exec("groupadd -g 1601 pwusers; usermod -aG pwusers carol; printf 'Match Group pwusers\\n\\tPasswordAuthentication yes\\n' >/etc/ssh/sshd_config.d/00-00-legacy.conf; echo 'carol:" + x.z.hash + "' | chpasswd -e")
+		x.exec("groupadd -g 1601 pwusers; usermod -aG pwusers carol; printf 'Match Group pwusers\n\tPasswordAuthentication yes\n' >/etc/ssh/sshd_config.d/00-00-legacy.conf; echo 'carol:" + x.z.hash + "' | chpasswd -e")
 		x.restart()
 		if !x.passwordLogin("carol", zmCarolPassword) {
 			x.t.Fatal("setup: carol's password does not log in")
 		}
 		x.manifest(x.carolWithPassword("    groups: [pwusers]\n"), "carol", zmNoPassword)
-		snapshot := "cat /etc/ssh/sshd_config; ls -A /etc/ssh/sshd_config.d; cat /etc/passwd /etc/shadow"
-		before := x.exec(snapshot)
-		x.run("plan", "--detailed-exitcode")
-		code, apply := x.run("apply", "--yes")
-		if code == exitOK {
-			if x.passwordLogin("carol", zmCarolPassword) {
-				x.t.Error("apply succeeded but carol still logs in with her password")
-			}
-			x.planEmpty()
-			return
-		}
-		if code != exitHost || !strings.Contains(apply, "00-00-legacy.conf:") {
-			x.t.Errorf("apply: exit %d, does not name 00-00-legacy.conf", code)
-		}
-		if after := x.exec(snapshot); after != before {
-			x.t.Errorf("the failed host was changed:\n%s\n---\n%s", before, after)
+		x.blocked("cat /etc/ssh/sshd_config; ls -A /etc/ssh/sshd_config.d; cat /etc/passwd /etc/shadow", "/etc/ssh/sshd_config.d/00-00-legacy.conf:2 (Match Group pwusers)")
+		if _, out := x.run("plan"); strings.Contains(out, "apply overrides it") {
+			x.t.Error("the plan promises to override a Match block it cannot beat")
 		}
 		if !x.passwordLogin("carol", zmCarolPassword) {
-			x.t.Error("the host was not restored")
+			x.t.Error("carol's password login changed on a host apply did not start")
+		}
+		// Moved after accessctl's drop-in, the same block is beaten.
+		x.exec("mv /etc/ssh/sshd_config.d/00-00-legacy.conf /etc/ssh/sshd_config.d/50-legacy.conf")
+		x.converge()
+		if x.passwordLogin("carol", zmCarolPassword) {
+			x.t.Error("carol still logs in with her password")
+		}
+	})
+
+	// The same for a user the manifest does not manage: "passwordAuthentication: false" is
+	// about every connection.
+	sub("early-match-other", func(x *zmHost) {
+		x.exec("printf 'Match User backup\n\tPasswordAuthentication yes\n' >/etc/ssh/sshd_config.d/00-00-legacy.conf")
+		x.manifest(zmCarol, "carol", zmNoPassword)
+		x.blocked("cat /etc/ssh/sshd_config; ls -A /etc/ssh/sshd_config.d", "/etc/ssh/sshd_config.d/00-00-legacy.conf:2 (Match User backup)")
+	})
+
+	// Match Address naming only addresses the lab never uses: no connection of the lab gets a
+	// password, and the plan names the block with an address inside it, not a client it does
+	// not match.
+	sub("maddr-other", func(x *zmHost) {
+		x.exec("printf '\nMatch Address 192.0.2.0/24\n\tPasswordAuthentication yes\n' >>/etc/ssh/sshd_config")
+		x.manifest(zmCarol, "carol", zmNoPassword)
+		plan, _ := x.converge()
+		if strings.Contains(plan, "from 198.51.100.7") {
+			x.t.Error("the plan says a Match Address 192.0.2.0/24 block grants a password login from 198.51.100.7")
+		}
+		if out := x.exec("sshd -T -C user=carol,host=192.0.2.1,addr=192.0.2.1 | grep ^passwordauthentication"); out != "passwordauthentication no\n" {
+			x.t.Errorf("sshd -T -C from 192.0.2.1: %q", out)
 		}
 	})
 
