@@ -69,6 +69,9 @@ type Effective struct {
 	// Sudo holds `sudo -l -U` for the users sudoers names outside accessctl's drop-in; any other
 	// user's sudo is what the drop-in grants (if SudoIncludeDir) and nothing else.
 	Sudo map[string]SudoList `json:"sudo"`
+	// SudoNoAuth is where a global `Defaults !authenticate` is (file:line): no sudo rule without
+	// a PASSWD tag asks a password.
+	SudoNoAuth string `json:"sudoNoAuth,omitempty"`
 }
 
 // MissingTools lists which of names the host lacks (nil when the host did not say).
@@ -149,6 +152,10 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 			// Only plain rules name the user outside accessctl's drop-in: their level and where.
 			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
 				e.Sudo[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}, Outside: true}
+			}
+		case "sudonoauth":
+			if len(f) == 2 {
+				e.SudoNoAuth = f[1]
 			}
 		case "addr", "host", "lport", "laddr", "akf", "pidfile", "sudo":
 		default:
@@ -263,12 +270,31 @@ func parseSudoL(e *Effective, b []byte) error {
 // password).
 func ParseSudoList(out string) SudoList {
 	var sl SudoList
-	in := false
+	in, defaults := false, false
 	full, nopw := false, false
+	noauth := false // "!authenticate" among the matching Defaults: untagged rules ask no password
 	for _, l := range strings.Split(out, "\n") {
 		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "Matching Defaults entries") {
+			defaults = true
+			continue
+		}
 		if strings.Contains(t, "may run the following commands") {
-			in = true
+			in, defaults = true, false
+			continue
+		}
+		if defaults {
+			if t == "" {
+				defaults = false
+			}
+			for _, d := range strings.Split(t, ",") {
+				switch strings.TrimSpace(d) {
+				case "!authenticate":
+					noauth = true
+				case "authenticate":
+					noauth = false
+				}
+			}
 			continue
 		}
 		if !in || t == "" || !strings.HasPrefix(t, "(") {
@@ -281,7 +307,7 @@ func ParseSudoList(out string) SudoList {
 		}
 		runas := t[1:end]
 		rest := strings.TrimSpace(t[end+1:])
-		tagNopw := false
+		tagNopw := noauth
 		for {
 			w, r, ok := strings.Cut(rest, " ")
 			if !strings.HasSuffix(w, ":") || !isSudoTag(strings.TrimSuffix(w, ":")) {

@@ -186,7 +186,13 @@ main() {
 			if (FILENAME ~ /^\/etc\/sudoers\.d\// && (!inc || FILENAME ~ /\/[^\/]*[.~][^\/]*$/)) next
 			if (FILENAME == "/etc/sudoers.d/accessctl") next
 			if ($0 ~ /\\$/ || $1 ~ /^[@#]include/) { all = 1; next }
-			if ($1 == "Defaults") { if ($0 ~ /authenticate/) all = 1; next }
+			if ($1 == "Defaults") {
+				if ($0 ~ /authenticate/) all = 1
+				# The last global "Defaults !authenticate" (not undone): no rule asks a password.
+				if ($0 ~ /!authenticate/) noauth = FILENAME ":" FNR
+				else if ($0 ~ /authenticate/) noauth = ""
+				next
+			}
 			if ($1 ~ /^Defaults/) { all = 1; next }
 			if ($1 ~ /_Alias$/) { if ($1 == "User_Alias") all = 1; next }
 			lvl = ""
@@ -211,6 +217,7 @@ main() {
 			# are unknown here, so sudo -l judges everyone.
 			for (g in glv) if (!known[g]) all = 1
 			for (g in gcx) if (!known[g]) all = 1
+			if (noauth != "") print "sudonoauth " noauth
 			for (u in want) {
 				cx = all || ucx[u]; lv = ulv[u]; at = uat[u]
 				for (g in gcx) if (member[g "," u] || gname[pgid[u]] == g) cx = 1

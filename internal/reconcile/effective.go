@@ -378,6 +378,13 @@ func (p *linuxPlanner) planEffectiveSudo(d *Desired, live *hoststate.Linux) {
 		if sudoRank(want) > 0 {
 			needInclude = true
 		}
+		if want == manifest.SudoPassword && e.SudoNoAuth != "" {
+			p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSudo, Name: du.Name,
+				Reason: fmt.Sprintf("Defaults !authenticate at %s: no sudo rule asks a password, so %s's sudo would run ALL without password; the manifest says ALL with password", e.SudoNoAuth, du.Name),
+				Before: sudoWords(manifest.SudoNoPasswd), After: sudoWords(want),
+				Blocked: fmt.Sprintf("Defaults !authenticate at %s makes every sudo rule password-less; remove it there, or say sudo: nopasswd in the manifest", e.SudoNoAuth)})
+			continue
+		}
 		sl, asked := e.Sudo[du.Name]
 		if !asked {
 			continue
