@@ -533,7 +533,7 @@ func (p *linuxPlanner) loginBlocked(d *Desired, live *hoststate.Linux, today int
 					said["allowusers"] = true
 					blocked("not listed in AllowUsers", where("allowusers"))
 				}
-				if dn := v["denyusers"]; dn != "" && matchesAny(u.Name, dn, true) && !said["denyusers"] {
+				if dn := v["denyusers"]; dn != "" && matchesAny(u.Name, deniedEverywhere(dn), true) && !said["denyusers"] {
 					said["denyusers"] = true
 					blocked("listed in DenyUsers", where("denyusers"))
 				}
@@ -581,6 +581,19 @@ func matchesAny(name, list string, userHost bool) bool {
 		}
 	}
 	return false
+}
+
+// deniedEverywhere keeps the DenyUsers entries that deny a user from every client: "USER@HOST"
+// entries deny only from some (a network), so they do not block the user.
+func deniedEverywhere(list string) string {
+	var out []string
+	for _, pat := range strings.FieldsFunc(list, func(r rune) bool { return r == ' ' || r == ',' }) {
+		if i := strings.IndexByte(pat, '@'); i >= 0 && pat[i+1:] != "*" {
+			continue
+		}
+		out = append(out, pat)
+	}
+	return strings.Join(out, " ")
 }
 
 func anyGroupMatches(groups map[string]bool, list string) bool {

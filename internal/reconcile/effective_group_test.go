@@ -22,3 +22,15 @@ func TestMatchNamesGroup(t *testing.T) {
 		}
 	}
 }
+
+func TestDeniedEverywhere(t *testing.T) {
+	for in, want := range map[string]string{
+		"carol *@203.0.113.0/24": "carol",
+		"bob@* alice":            "bob@* alice",
+		"*@10.*":                 "",
+	} {
+		if got := deniedEverywhere(in); got != want {
+			t.Errorf("deniedEverywhere(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
