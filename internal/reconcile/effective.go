@@ -545,6 +545,11 @@ func (p *linuxPlanner) loginBlocked(d *Desired, live *hoststate.Linux, today int
 					said["denygroups"] = true
 					blocked("in a group of DenyGroups", where("denygroups"))
 				}
+				if am := v["authenticationmethods"]; am != "" && am != "any" && !said["authenticationmethods"] &&
+					!authMethodsSatisfiable(am, d.Sshd, v, live.SshdT) {
+					said["authenticationmethods"] = true
+					blocked("no list of AuthenticationMethods "+am+" can be met with the authentication methods the manifest leaves on", where("authenticationmethods"))
+				}
 			}
 		}
 		if strings.HasSuffix(shell, "/nologin") || strings.HasSuffix(shell, "/false") {
@@ -577,6 +582,39 @@ func matchesAny(name, list string, userHost bool) bool {
 			}
 		}
 		if ok, _ := path.Match(pat, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// authMethodsSatisfiable reports whether one list of an AuthenticationMethods value ("publickey,
+// password publickey,keyboard-interactive:pam") has only methods that are on after apply: the
+// manifest's sshd values where it manages them, the connection's (or the global) value else.
+func authMethodsSatisfiable(am string, want, conn, global map[string]string) bool {
+	kw := map[string]string{"password": "passwordauthentication", "keyboard-interactive": "kbdinteractiveauthentication",
+		"publickey": "pubkeyauthentication", "hostbased": "hostbasedauthentication"}
+	on := func(method string) bool {
+		k, ok := kw[method]
+		if !ok {
+			return true // unknown to accessctl: not judged
+		}
+		for _, m := range []map[string]string{want, conn, global} {
+			if v, ok := m[k]; ok {
+				return v != "no"
+			}
+		}
+		return true
+	}
+	for _, list := range strings.Fields(am) {
+		ok := true
+		for _, m := range strings.Split(list, ",") {
+			m, _, _ = strings.Cut(m, ":")
+			if !on(m) {
+				ok = false
+			}
+		}
+		if ok {
 			return true
 		}
 	}
