@@ -640,3 +640,162 @@ func TestZooMoreCLI(t *testing.T) {
 		}
 	})
 }
+
+// TestZooMoreCLIAuth: what sshd and sudo decide beyond the keywords accessctl writes
+// (AuthenticationMethods, user@host patterns, sudo Defaults), dropbear and a login whose sudo
+// needs a password, through the CLI.
+func TestZooMoreCLIAuth(t *testing.T) {
+	z := newZooMore(t,
+		lab.HostSpec{Name: "authmethods-user", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "deny-at", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "noauth", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "sudoers-include", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "dropbear", Variant: lab.Dropbear},
+		lab.HostSpec{Name: "sudopw", Variant: lab.SudoPassword},
+		lab.HostSpec{Name: "allowgroups-join", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "muser-nopubkey", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "directory", Variant: lab.Directory},
+	)
+	sub := func(name string, f func(x *zmHost)) {
+		t.Run(name, func(t *testing.T) { f(z.host(t, name)) })
+	}
+
+	// Two factors for carol: key then password. With password authentication off for every
+	// connection, sshd cannot satisfy the list: carol, whose key the manifest binds, cannot log
+	// in at all. The plan must say so (login-blocked, naming the line) before anything changes.
+	sub("authmethods-user", func(x *zmHost) {
+		x.exec("printf '\\nMatch User carol\\n\\tAuthenticationMethods publickey,password\\n\\tPasswordAuthentication yes\\n' >>/etc/ssh/sshd_config; echo 'carol:" + x.z.hash + "' | chpasswd -e")
+		x.manifest(x.carolWithPassword(""), "carol", zmNoPassword)
+		plan, _ := x.converge()
+		if !strings.Contains(plan, "login-blocked") || !strings.Contains(plan, "AuthenticationMethods publickey,password") || !strings.Contains(plan, "/etc/ssh/sshd_config:129") {
+			x.t.Errorf("the plan does not warn that AuthenticationMethods keeps carol out once passwords are off (sshd_config:129)")
+		}
+		if x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("carol logs in with her key alone despite AuthenticationMethods publickey,password")
+		}
+		// With passwords left on, the list can be met: no warning.
+		x.manifest(x.carolWithPassword(""), "carol", "      passwordAuthentication: true\n      pubkeyAuthentication: true\n")
+		if _, plan := x.run("plan"); strings.Contains(plan, "AuthenticationMethods") {
+			x.t.Errorf("AuthenticationMethods reported although password authentication stays on")
+		}
+	})
+
+	// DenyUsers for one network only: carol logs in from everywhere else.
+	sub("deny-at", func(x *zmHost) {
+		x.exec("echo 'DenyUsers *@203.0.113.0/24' >>/etc/ssh/sshd_config")
+		x.restart()
+		x.manifest(zmCarol, "carol", "")
+		plan, _ := x.converge()
+		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Fatal("carol does not log in")
+		}
+		if strings.Contains(plan, "carol cannot log in") {
+			x.t.Errorf("the plan says carol cannot log in, but she does (DenyUsers names another network)")
+		}
+	})
+
+	// `Defaults !authenticate`: every sudo rule runs without a password, so "sudo: true" would
+	// really be NOPASSWD: blocked, named; "sudo: nopasswd" converges.
+	sub("noauth", func(x *zmHost) {
+		x.exec("echo 'Defaults !authenticate' >/etc/sudoers.d/00-noauth; chmod 0440 /etc/sudoers.d/00-noauth; visudo -c >/dev/null")
+		x.manifest("  - name: carol\n    sudo: true\n    keypairs: [carol-lab]\n", "carol", "")
+		x.blocked("cat /etc/sudoers /etc/sudoers.d/*; ls -A /etc/sudoers.d /var/lib/accessctl 2>/dev/null; true", "/etc/sudoers.d/00-noauth:1")
+		x.manifest("  - name: carol\n    sudo: nopasswd\n    keypairs: [carol-lab]\n", "carol", "")
+		x.converge()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if r, _ := lab.SSH(ctx, x.h, "carol", x.z.l.HumanIdentityFile, "sudo -n id -u"); r.Stdout != "0\n" {
+			x.t.Errorf("carol's sudo -n: %+v", r)
+		}
+	})
+
+	// A sudoers #include of a single file that grants carol NOPASSWD; the manifest says none.
+	sub("sudoers-include", func(x *zmHost) {
+		x.exec("echo 'carol ALL=(ALL) NOPASSWD: ALL' >/etc/sudoers.local; chmod 0440 /etc/sudoers.local; echo '#include /etc/sudoers.local' >>/etc/sudoers; visudo -c >/dev/null")
+		x.manifest(zmCarol, "carol", "")
+		x.blocked("cat /etc/sudoers /etc/sudoers.local; ls -A /etc/sudoers.d /var/lib/accessctl 2>/dev/null; true", "carol")
+		if out := x.sudoL("carol"); !strings.Contains(out, "NOPASSWD") {
+			x.t.Errorf("sudo -l -U carol: %s", out)
+		}
+	})
+
+	// dropbear: a locked user with keys loses key login, and gets it back when present again.
+	sub("dropbear", func(x *zmHost) {
+		x.manifest("  - name: carol\n    state: locked\n    keypairs: [carol-lab]\n", "carol", "")
+		x.converge()
+		if x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("locked carol logs in with her key on dropbear")
+		}
+		x.manifest(zmCarol, "carol", "")
+		x.converge()
+		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("carol, present again, does not log in with her key on dropbear")
+		}
+		// sshd settings cannot be made on dropbear: blocked, with the reason.
+		x.manifest(zmCarol, "carol", zmNoPassword)
+		x.blocked("cat /etc/passwd /etc/shadow; ls -A /var/lib/accessctl 2>/dev/null; true", "dropbear")
+	})
+
+	// The login's sudo needs a password (and the host name does not resolve): the host fails
+	// with sudo's real cause, naming the host.
+	sub("sudopw", func(x *zmHost) {
+		x.manifest(zmCarol, "carol", "")
+		code, out := x.run("plan", "--detailed-exitcode")
+		if code != exitHost || !strings.Contains(out, "sudopw") || !strings.Contains(out, "a password is required") {
+			x.t.Errorf("plan: exit %d, want %d naming the host and sudo's cause", code, exitHost)
+		}
+		code, out = x.run("apply", "--yes")
+		if code != exitHost || !strings.Contains(out, "a password is required") {
+			x.t.Errorf("apply: exit %d, want %d with sudo's cause", code, exitHost)
+		}
+	})
+
+	// AllowGroups: alice enters an allowed group through the manifest (not blocked, logs in);
+	// carol is in none (warned, kept out).
+	sub("allowgroups-join", func(x *zmHost) {
+		x.exec("echo 'AllowGroups sudo sshusers' >>/etc/ssh/sshd_config")
+		x.restart()
+		x.manifest(zmCarol+"  - name: alice\n    groups: [sshusers]\n    keypairs: [alice-lab]\n", "carol, alice", "")
+		plan, _ := x.converge()
+		if !strings.Contains(plan, "carol cannot log in: in none of AllowGroups") {
+			x.t.Error("no login-blocked warning for carol")
+		}
+		if strings.Contains(plan, "alice cannot log in") {
+			x.t.Error("alice, who joins sshusers, is reported blocked")
+		}
+		if !x.keyLogin("alice", x.z.alice) || x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("AllowGroups: alice should log in, carol should not")
+		}
+	})
+
+	// Match User carol turns public keys off; the manifest says pubkeyAuthentication: true.
+	sub("muser-nopubkey", func(x *zmHost) {
+		x.exec("printf '\\nMatch User carol\\n\\tPubkeyAuthentication no\\n' >>/etc/ssh/sshd_config")
+		x.restart()
+		if x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Fatal("setup: carol logs in with her key")
+		}
+		x.manifest(zmCarol, "carol", zmNoPassword)
+		x.converge()
+		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("carol does not log in with her key after apply")
+		}
+	})
+
+	// A directory (systemd-userdb) account with keys and sudo: no useradd, real login and sudo.
+	sub("directory", func(x *zmHost) {
+		x.manifest("  - name: dora\n    sudo: nopasswd\n    keypairs: [alice-lab]\n", "dora", "")
+		plan, _ := x.converge()
+		if strings.Contains(plan, "+ user dora") {
+			x.t.Error("the plan creates the directory account dora")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if r, _ := lab.SSH(ctx, x.h, "dora", x.z.alice, "sudo -n id -u"); r.Stdout != "0\n" {
+			x.t.Errorf("dora's key login and sudo: %+v", r)
+		}
+		if out := x.exec("grep -c '^dora:' /etc/passwd || true"); out != "0\n" {
+			x.t.Error("dora was added to /etc/passwd")
+		}
+	})
+}
