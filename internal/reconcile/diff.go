@@ -657,7 +657,7 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 		if !ok {
 			return ""
 		}
-		return fmt.Sprintf("a Match block at %s (%s) sets %s %s and sshd reads it before accessctl's Match all section in %s; change or remove it there", d.Where(), d.Match, k, d.Value, target)
+		return fmt.Sprintf("a Match block at %s (%s) wins: it sets %s %s for the connections it matches, and sshd reads it before accessctl's Match all section in %s; change or remove it there", d.Where(), d.Match, k, d.Value, target)
 	}
 	type pending struct {
 		name, reason  string
@@ -681,7 +681,7 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 		if top, _ := hoststate.Winner(after, k); top != nil && top.Value != wantV &&
 			!(top.File == target && (op.DropIn || top.Line <= blockLines)) {
 			reason += "; " + top.Where() + " would still win"
-			blocked = fmt.Sprintf("%s sets %s %s and sshd reads it before accessctl's %s (the first value wins); change or remove it there", top.Where(), k, top.Value, target)
+			blocked = fmt.Sprintf("%s wins: it sets %s %s and sshd reads it before accessctl's %s (the first value wins); change or remove it there", top.Where(), k, top.Value, target)
 		}
 		cs = append(cs, pending{k, reason, before, SshdView{Value: wantV, Where: target}, blocked})
 	}
