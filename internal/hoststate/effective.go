@@ -2,6 +2,7 @@ package hoststate
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -29,6 +30,12 @@ type Conn struct {
 	Error string `json:"error,omitempty"`
 }
 
+// PathStat is the owner and permission bits of a path.
+type PathStat struct {
+	UID  int    `json:"uid"`
+	Mode uint32 `json:"mode"`
+}
+
 // SudoList is what `sudo -l -U USER` said about one user.
 type SudoList struct {
 	// Level is "nopasswd" or "true" (manifest words) when a rule grants every command as any
@@ -52,6 +59,9 @@ type Effective struct {
 	Local map[string]bool `json:"local"`
 	// Homes: for each user asked about, "dir", "absent", "symlink", "other" or "none" (no account).
 	Homes map[string]string `json:"homes"`
+	// HomeStat holds the owner and mode of each managed user's home and ~/.ssh that are
+	// directories, and of ~/.ssh/authorized_keys when it is a regular file, by path.
+	HomeStat map[string]PathStat `json:"homeStat,omitempty"`
 	// Tools maps each account tool accessctl may run to its path ("" when missing).
 	Tools map[string]string `json:"tools"`
 	// Server is the SSH server the read came through: "sshd", "dropbear" or "unknown".
@@ -152,6 +162,19 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 			// Only plain rules name the user outside accessctl's drop-in: their level and where.
 			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
 				e.Sudo[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}, Outside: true}
+			}
+		case "homest":
+			// homest UID MODE PATH (the path may hold spaces: the rest of the line)
+			if len(f) >= 4 {
+				uid, err1 := strconv.Atoi(f[1])
+				mode, err2 := strconv.ParseUint(f[2], 8, 32)
+				p := strings.SplitN(l, " ", 4)
+				if err1 == nil && err2 == nil && len(p) == 4 {
+					if e.HomeStat == nil {
+						e.HomeStat = map[string]PathStat{}
+					}
+					e.HomeStat[p[3]] = PathStat{UID: uid, Mode: uint32(mode)}
+				}
 			}
 		case "sudonoauth":
 			if len(f) == 2 {

@@ -303,6 +303,7 @@ EOF
 		done <<EOF
 $pw
 EOF
+		dirs=
 		for u in "$@"; do
 			home_of "$u"
 			if [ -z "$home" ]; then
@@ -317,7 +318,24 @@ EOF
 				k=absent
 			fi
 			echo "home $u $k"
+			if [ "$k" = dir ]; then
+				dirs=$dirs$nl$home
+				[ ! -d "$home/.ssh" ] || [ -L "$home/.ssh" ] || dirs=$dirs$nl$home/.ssh
+				[ ! -f "$home/.ssh/authorized_keys" ] || [ -L "$home/.ssh/authorized_keys" ] || dirs=$dirs$nl$home/.ssh/authorized_keys
+			fi
 		done
+		# Owner and mode of those homes, ~/.ssh and ~/.ssh/authorized_keys (one stat): sshd's
+		# StrictModes ignores keys below a home that another user owns or that group or others
+		# may write (and apply refuses to write there); sshd reads authorized_keys as the user.
+		if [ -n "$dirs" ] && command -v stat >/dev/null 2>&1; then
+			homes_stat() { stat -c 'homest %u %a %n' -- "$@" 2>/dev/null; }
+			oifs=$IFS
+			IFS=$nl
+			set -f
+			homes_stat $dirs
+			set +f
+			IFS=$oifs
+		fi
 		for t in useradd usermod userdel groupadd gpasswd chpasswd setpriv visudo sudo sshd dropbear; do
 			printf 'tool %s ' "$t"
 			command -v "$t" || echo

@@ -235,7 +235,11 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 	// Effective, not files: when the files sshd reads for the user hold exactly the wanted keys
 	// between them (each once, with its options), access is as the manifest says, wherever each
 	// key is (a key left in authorized_keys2, an imported host).
-	if acct != nil && len(paths) > 0 {
+	unusable := ""
+	if acct != nil {
+		unusable = unusableKeyFile(live, acct, homeFile)
+	}
+	if acct != nil && len(paths) > 0 && unusable == "" {
 		var files []hoststate.File
 		for _, ep := range paths {
 			f, ok := keyFileOf(live, u.Name, homeFile, ep)
@@ -259,7 +263,15 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 		if acct == nil {
 			f = hoststate.File{Kind: hoststate.KindAbsent}
 		}
-		if reason, a := keysChange(u.Name, keys, f); reason != "" && !(a == Create && len(keys) == 0) {
+		reason, a := keysChange(u.Name, keys, f)
+		if unusable != "" {
+			if reason == "" {
+				reason, a = "authorized_keys for "+u.Name+": "+unusable+"; rewritten as "+u.Name+", mode 0600", Update
+			} else {
+				reason += " (" + unusable + ")"
+			}
+		}
+		if reason != "" && !(a == Create && len(keys) == 0) {
 			var before any
 			if f.Kind == hoststate.KindFile {
 				before = keyViews(f.Content, shown, p.names)
@@ -459,11 +471,61 @@ func markBlocked(hp *HostPlan, live *hoststate.Linux) {
 					why = append(why, fmt.Sprintf("the home of %s is a symlink; accessctl does not write through it", op.User))
 				case "other":
 					why = append(why, fmt.Sprintf("the home of %s is not a directory", op.User))
+				case "dir":
+					if msg, _ := unsafeHome(live, op.User); msg != "" {
+						why = append(why, msg+" (accessctl does not write where another user could swap in a symlink)")
+					}
 				}
 			}
 		}
 		c.Blocked = strings.Join(dedupe(why), "; ")
 	}
+}
+
+// unusableKeyFile says why sshd ignores ~/.ssh/authorized_keys whatever it holds: sshd opens it
+// as the user (a root-owned 0600 file is unreadable) and, with StrictModes, refuses a file owned
+// by another user or writable by others. "" when it is fine or the read did not see it.
+func unusableKeyFile(live *hoststate.Linux, acct *hoststate.Account, homeFile string) string {
+	st, ok := live.Effective.HomeStat[homeFile]
+	if !ok || live.Effective.Server == "dropbear" {
+		return ""
+	}
+	strict := live.SshdT["strictmodes"] != "no"
+	switch {
+	case st.UID != acct.UID && st.UID != 0 && strict:
+		return fmt.Sprintf("%s is owned by uid %d, so sshd (StrictModes) ignores it", homeFile, st.UID)
+	case st.Mode&0o002 != 0 && strict:
+		return fmt.Sprintf("%s is writable by others (mode %o), so sshd (StrictModes) ignores it", homeFile, st.Mode)
+	case st.UID != acct.UID && st.Mode&0o004 == 0:
+		return fmt.Sprintf("%s is owned by uid %d with mode %o: sshd reads it as %s and cannot", homeFile, st.UID, st.Mode, acct.Name)
+	case st.UID == acct.UID && st.Mode&0o400 == 0:
+		return fmt.Sprintf("%s has mode %o: sshd reads it as %s and cannot", homeFile, st.Mode, acct.Name)
+	}
+	return ""
+}
+
+// unsafeHome says why apply refuses to write under user's home: the home owned by another user
+// or writable by group or others, ~/.ssh owned by another user ("" when the read did not see it
+// or it is fine). sshdRefuses: sshd's StrictModes ignores keys there on every OpenSSH (another
+// owner, world-writable); a group-writable home is accepted by Debian's OpenSSH when the group
+// is the user's own, so that case is not claimed.
+func unsafeHome(live *hoststate.Linux, user string) (msg string, sshdRefuses bool) {
+	a := live.Account(user)
+	if a == nil || a.Home == "" {
+		return "", false
+	}
+	if st, ok := live.Effective.HomeStat[a.Home]; ok {
+		if st.UID != a.UID && st.UID != 0 {
+			return fmt.Sprintf("the home of %s (%s) is owned by uid %d, not by %s or root", user, a.Home, st.UID, user), true
+		}
+		if st.Mode&0o022 != 0 {
+			return fmt.Sprintf("the home of %s (%s) is writable by group or others (mode %o); chmod go-w it", user, a.Home, st.Mode), st.Mode&0o002 != 0
+		}
+	}
+	if st, ok := live.Effective.HomeStat[a.Home+"/.ssh"]; ok && st.UID != a.UID && st.UID != 0 {
+		return fmt.Sprintf("%s/.ssh is owned by uid %d, not by %s or root", a.Home, st.UID, user), true
+	}
+	return "", false
 }
 
 func dedupe(s []string) []string {
@@ -556,6 +618,11 @@ func (p *linuxPlanner) loginBlocked(d *Desired, live *hoststate.Linux, today int
 			blocked("the shell is "+shell, "/etc/passwd")
 		} else if live.Effective.Server == "dropbear" && shell != "" && len(live.Effective.Shells) > 0 && !contains(live.Effective.Shells, shell) {
 			blocked("dropbear refuses the shell "+shell+", which /etc/shells does not list", "/etc/shells")
+		}
+		if live.SshdT["strictmodes"] != "no" { // dropbear checks the same, always
+			if msg, refuses := unsafeHome(live, u.Name); refuses && live.Effective.Homes[u.Name] == "dir" {
+				blocked("sshd (StrictModes) ignores the keys: "+msg, live.Account(u.Name).Home)
+			}
 		}
 		if sh, ok := live.Shadow[u.Name]; ok && sh.Expire >= 0 && sh.Expire != 1 && sh.Expire <= today {
 			blocked(fmt.Sprintf("the account expired (day %d)", sh.Expire), "/etc/shadow")
