@@ -655,6 +655,8 @@ func TestZooMoreCLIAuth(t *testing.T) {
 		lab.HostSpec{Name: "allowgroups-join", Variant: lab.HumanUser},
 		lab.HostSpec{Name: "muser-nopubkey", Variant: lab.HumanUser},
 		lab.HostSpec{Name: "directory", Variant: lab.Directory},
+		lab.HostSpec{Name: "home-gw", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "keys-root-owned", Variant: lab.HumanUser},
 	)
 	sub := func(name string, f func(x *zmHost)) {
 		t.Run(name, func(t *testing.T) { f(z.host(t, name)) })
@@ -796,6 +798,49 @@ func TestZooMoreCLIAuth(t *testing.T) {
 		}
 		if out := x.exec("grep -c '^dora:' /etc/passwd || true"); out != "0\n" {
 			x.t.Error("dora was added to /etc/passwd")
+		}
+	})
+
+	// carol's home is group-writable (umask 002 images): sshd's StrictModes ignores her keys,
+	// and apply refuses to write there. The plan must say so (blocked) and leave the host, so
+	// alice, on the same host, is not rolled back with her.
+	sub("home-gw", func(x *zmHost) {
+		x.exec("chmod 0775 /home/carol")
+		x.manifest("  - name: carol\n    keypairs: [carol-lab, alice-lab]\n"+zmAlice, "carol, alice", "")
+		x.blocked("cat /etc/passwd /etc/shadow; ls -la /home /home/carol/.ssh; cat /home/carol/.ssh/authorized_keys", "/home/carol", "writable by group or others")
+		// (Debian's OpenSSH accepts a home writable by the user's own group: carol's key still
+		// logs in, so the plan must not claim she cannot.)
+		if _, plan := x.run("plan"); strings.Contains(plan, "carol cannot log in") && x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("the plan says carol cannot log in, but she does")
+		}
+		// World-writable: every OpenSSH ignores her keys; the plan warns.
+		x.exec("chmod 0777 /home/carol")
+		if _, plan := x.run("plan"); !strings.Contains(plan, "login-blocked") || x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("a world-writable home: no login-blocked warning, or carol still logs in")
+		}
+		// Fixed on the host, the same manifest converges and both keys log in.
+		x.exec("chmod 0755 /home/carol")
+		x.converge()
+		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) || !x.keyLogin("carol", x.z.alice) || !x.keyLogin("alice", x.z.alice) {
+			x.t.Error("after chmod go-w and apply, a key does not log in")
+		}
+	})
+
+	// carol's authorized_keys holds exactly her key, but someone wrote it with `sudo tee`:
+	// root-owned 0600, which sshd (reading it as carol) cannot open. The files say "in sync";
+	// real access says carol cannot log in.
+	sub("keys-root-owned", func(x *zmHost) {
+		x.exec("chown root:root /home/carol/.ssh/authorized_keys; chmod 0600 /home/carol/.ssh/authorized_keys")
+		if x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Fatal("setup: carol logs in with a root-owned 0600 authorized_keys")
+		}
+		x.manifest(zmCarol, "carol", "")
+		plan, _ := x.converge()
+		if !strings.Contains(plan, "sshd reads it as carol and cannot") {
+			x.t.Error("the plan does not say why carol's authorized_keys is rewritten")
+		}
+		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("carol does not log in after apply")
 		}
 	})
 }
