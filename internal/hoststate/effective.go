@@ -82,6 +82,9 @@ type Effective struct {
 	// SudoNoAuth is where a global `Defaults !authenticate` is (file:line): no sudo rule without
 	// a PASSWD tag asks a password.
 	SudoNoAuth string `json:"sudoNoAuth,omitempty"`
+	// SudoGroups: what each plain "%GROUP ALL=(ALL[:ALL]) [NOPASSWD: ]ALL" rule grants (Level,
+	// and the rule's file:line), by group name.
+	SudoGroups map[string]SudoList `json:"sudoGroups,omitempty"`
 }
 
 // MissingTools lists which of names the host lacks (nil when the host did not say).
@@ -175,6 +178,13 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 					}
 					e.HomeStat[p[3]] = PathStat{UID: uid, Mode: uint32(mode)}
 				}
+			}
+		case "sudogroup":
+			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
+				if e.SudoGroups == nil {
+					e.SudoGroups = map[string]SudoList{}
+				}
+				e.SudoGroups[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}, Outside: true}
 			}
 		case "sudonoauth":
 			if len(f) == 2 {

@@ -218,6 +218,8 @@ main() {
 			for (g in glv) if (!known[g]) all = 1
 			for (g in gcx) if (!known[g]) all = 1
 			if (noauth != "") print "sudonoauth " noauth
+			# What each plain %group rule grants: a user the plan adds to the group gets it.
+			for (g in glv) print "sudogroup " g " " glv[g] " " gat[g]
 			for (u in want) {
 				cx = all || ucx[u]; lv = ulv[u]; at = uat[u]
 				for (g in gcx) if (member[g "," u] || gname[pgid[u]] == g) cx = 1

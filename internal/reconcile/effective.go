@@ -397,6 +397,26 @@ func (p *linuxPlanner) planEffectiveSudo(d *Desired, live *hoststate.Linux) {
 				Blocked: fmt.Sprintf("Defaults !authenticate at %s makes every sudo rule password-less; remove it there, or say sudo: nopasswd in the manifest", e.SudoNoAuth)})
 			continue
 		}
+		// A group the plan adds the user to may grant more than the manifest says (%sudo,
+		// %wheel): apply cannot take that away but by not adding the group.
+		gainedBlocked := false
+		for _, g := range du.Groups {
+			gl, ok := e.SudoGroups[g]
+			if !ok || sudoRank(gl.Level) <= sudoRank(want) || contains(live.SupplementaryGroups(du.Name), g) {
+				continue
+			}
+			if sl, asked := e.Sudo[du.Name]; asked && sudoRank(sl.Level) >= sudoRank(gl.Level) {
+				continue // already granted as much: judged below
+			}
+			gainedBlocked = true
+			p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSudo, Name: du.Name,
+				Reason: fmt.Sprintf("the manifest adds %s to %s, whose sudoers %s grants %s; the manifest says %s", du.Name, g, strings.Join(gl.Rules, "; "), sudoWords(gl.Level), sudoWords(want)),
+				Before: sudoWords(want), After: sudoWords(gl.Level),
+				Blocked: fmt.Sprintf("%%%s (%s) would grant %s %s, the manifest says %s: take %s out of the user's groups, or grant it in the manifest", g, strings.Join(gl.Rules, "; "), du.Name, sudoWords(gl.Level), sudoWords(want), g)})
+		}
+		if gainedBlocked {
+			continue
+		}
 		sl, asked := e.Sudo[du.Name]
 		if !asked {
 			continue
