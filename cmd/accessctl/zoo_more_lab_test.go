@@ -657,6 +657,7 @@ func TestZooMoreCLIAuth(t *testing.T) {
 		lab.HostSpec{Name: "directory", Variant: lab.Directory},
 		lab.HostSpec{Name: "home-gw", Variant: lab.HumanUser},
 		lab.HostSpec{Name: "keys-root-owned", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "group-grants-sudo", Variant: lab.HumanUser},
 	)
 	sub := func(name string, f func(x *zmHost)) {
 		t.Run(name, func(t *testing.T) { f(z.host(t, name)) })
@@ -841,6 +842,25 @@ func TestZooMoreCLIAuth(t *testing.T) {
 		}
 		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
 			x.t.Error("carol does not log in after apply")
+		}
+	})
+
+	// The manifest puts carol in Debian's sudo group but says sudo: false; %sudo would give her
+	// sudo. And RHEL style: %wheel with NOPASSWD for a user the manifest gives sudo: true.
+	sub("group-grants-sudo", func(x *zmHost) {
+		x.manifest("  - name: carol\n    groups: [sudo]\n    keypairs: [carol-lab]\n", "carol", "")
+		x.blocked("cat /etc/group /etc/sudoers; ls -A /etc/sudoers.d /var/lib/accessctl 2>/dev/null; true", "%sudo", "/etc/sudoers:")
+		if out := x.sudoL("carol"); !strings.Contains(out, "not allowed") {
+			x.t.Errorf("carol got sudo: %s", out)
+		}
+		x.exec("groupadd wheel; echo '%wheel ALL=(ALL) NOPASSWD: ALL' >/etc/sudoers.d/wheel; chmod 0440 /etc/sudoers.d/wheel")
+		x.manifest("  - name: carol\n    sudo: true\n    groups: [wheel]\n    keypairs: [carol-lab]\n", "carol", "")
+		x.blocked("cat /etc/group; ls -A /etc/sudoers.d /var/lib/accessctl 2>/dev/null; true", "/etc/sudoers.d/wheel:1")
+		// Said in the manifest, it converges.
+		x.manifest("  - name: carol\n    sudo: nopasswd\n    groups: [wheel]\n    keypairs: [carol-lab]\n", "carol", "")
+		x.converge()
+		if out := x.sudoL("carol"); !strings.Contains(out, "NOPASSWD: ALL") {
+			x.t.Errorf("sudo -l -U carol: %s", out)
 		}
 	})
 }
