@@ -534,16 +534,24 @@ func unsafeHome(live *hoststate.Linux, user string) (msg string, sshdRefuses boo
 	if a == nil || a.Home == "" {
 		return "", false
 	}
+	owner := func(uid int) string {
+		for _, o := range live.Accounts {
+			if o.UID == uid {
+				return fmt.Sprintf("%s (uid %d)", o.Name, uid)
+			}
+		}
+		return fmt.Sprintf("uid %d", uid)
+	}
 	if st, ok := live.Effective.HomeStat[a.Home]; ok {
 		if st.UID != a.UID && st.UID != 0 {
-			return fmt.Sprintf("the home of %s (%s) is owned by uid %d, not by %s or root", user, a.Home, st.UID, user), true
+			return fmt.Sprintf("the home of %s (%s) is owned by %s, not by %s or root", user, a.Home, owner(st.UID), user), true
 		}
 		if st.Mode&0o022 != 0 {
 			return fmt.Sprintf("the home of %s (%s) is writable by group or others (mode %o); chmod go-w it", user, a.Home, st.Mode), st.Mode&0o002 != 0
 		}
 	}
 	if st, ok := live.Effective.HomeStat[a.Home+"/.ssh"]; ok && st.UID != a.UID && st.UID != 0 {
-		return fmt.Sprintf("%s/.ssh is owned by uid %d, not by %s or root", a.Home, st.UID, user), true
+		return fmt.Sprintf("%s/.ssh is owned by %s, not by %s or root", a.Home, owner(st.UID), user), true
 	}
 	return "", false
 }
