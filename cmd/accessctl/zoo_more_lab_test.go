@@ -580,7 +580,7 @@ func TestZooMoreCLI(t *testing.T) {
 		x.manifest(zmCarol, "carol", "")
 		code, plan := x.run("plan", "--detailed-exitcode")
 		if strings.Contains(plan, "BLOCKED") {
-			x.blocked("ls -lA /home/carol /var/lib/carol-ssh; cat /var/lib/carol-ssh/*", "symlink")
+			x.blocked("stat -c '%n %a %U %s' /home/carol /var/lib/carol-ssh /var/lib/carol-ssh/*; cat /var/lib/carol-ssh/*", "symlink")
 			return
 		}
 		if code != exitChanges {
@@ -808,7 +808,7 @@ func TestZooMoreCLIAuth(t *testing.T) {
 	sub("home-gw", func(x *zmHost) {
 		x.exec("chmod 0775 /home/carol")
 		x.manifest("  - name: carol\n    keypairs: [carol-lab, alice-lab]\n"+zmAlice, "carol, alice", "")
-		x.blocked("cat /etc/passwd /etc/shadow; ls -la /home /home/carol/.ssh; cat /home/carol/.ssh/authorized_keys", "/home/carol", "writable by group or others")
+		x.blocked("cat /etc/passwd /etc/shadow; ls -A /home /home/carol/.ssh; stat -c '%n %a %U %s' /home/carol /home/carol/.ssh /home/carol/.ssh/*; cat /home/carol/.ssh/authorized_keys", "/home/carol", "writable by group or others")
 		// (Debian's OpenSSH accepts a home writable by the user's own group: carol's key still
 		// logs in, so the plan must not claim she cannot.)
 		if _, plan := x.run("plan"); strings.Contains(plan, "carol cannot log in") && x.keyLogin("carol", x.z.l.HumanIdentityFile) {
