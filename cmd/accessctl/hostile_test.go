@@ -259,11 +259,12 @@ func TestHostileHosts(t *testing.T) {
 	}
 	rep := parseReport(t, out)
 	rep.wantHosts(t, map[string][2]string{
-		// A symlinked ~/.ssh or authorized_keys is a blocked change: the host is not started.
+		// A symlinked ~/.ssh or authorized_keys, a home another user owns: a blocked change,
+		// the host is not started.
 		"ssh-to-etc":     {"failed", "blocked: authorized_keys alice: the ~/.ssh of alice is a symlink (to /etc)"},
 		"keys-to-shadow": {"failed", "blocked: authorized_keys alice: the authorized_keys of alice is a symlink (to /etc/shadow)"},
 		"keys-to-bob":    {"failed", "blocked: authorized_keys alice: the authorized_keys of alice is a symlink (to /home/bob/.ssh/authorized_keys)"},
-		"home-of-bob":    {"rolled back", "home /home/alice of alice is owned by bob"},
+		"home-of-bob":    {"failed", "blocked: authorized_keys alice: the home of alice (/home/alice) is owned by bob"},
 		"broken-dropin":  {"error", "sshd -T failed on the host"},
 	})
 	// The plan names the symlinks; the report never carries the content of what they point to.

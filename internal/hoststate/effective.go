@@ -2,6 +2,7 @@ package hoststate
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -29,6 +30,12 @@ type Conn struct {
 	Error string `json:"error,omitempty"`
 }
 
+// PathStat is the owner and permission bits of a path.
+type PathStat struct {
+	UID  int    `json:"uid"`
+	Mode uint32 `json:"mode"`
+}
+
 // SudoList is what `sudo -l -U USER` said about one user.
 type SudoList struct {
 	// Level is "nopasswd" or "true" (manifest words) when a rule grants every command as any
@@ -52,6 +59,9 @@ type Effective struct {
 	Local map[string]bool `json:"local"`
 	// Homes: for each user asked about, "dir", "absent", "symlink", "other" or "none" (no account).
 	Homes map[string]string `json:"homes"`
+	// HomeStat holds the owner and mode of each managed user's home and ~/.ssh that are
+	// directories, and of ~/.ssh/authorized_keys when it is a regular file, by path.
+	HomeStat map[string]PathStat `json:"homeStat,omitempty"`
 	// Tools maps each account tool accessctl may run to its path ("" when missing).
 	Tools map[string]string `json:"tools"`
 	// Server is the SSH server the read came through: "sshd", "dropbear" or "unknown".
@@ -69,6 +79,12 @@ type Effective struct {
 	// Sudo holds `sudo -l -U` for the users sudoers names outside accessctl's drop-in; any other
 	// user's sudo is what the drop-in grants (if SudoIncludeDir) and nothing else.
 	Sudo map[string]SudoList `json:"sudo"`
+	// SudoNoAuth is where a global `Defaults !authenticate` is (file:line): no sudo rule without
+	// a PASSWD tag asks a password.
+	SudoNoAuth string `json:"sudoNoAuth,omitempty"`
+	// SudoGroups: what each plain "%GROUP ALL=(ALL[:ALL]) [NOPASSWD: ]ALL" rule grants (Level,
+	// and the rule's file:line), by group name.
+	SudoGroups map[string]SudoList `json:"sudoGroups,omitempty"`
 }
 
 // MissingTools lists which of names the host lacks (nil when the host did not say).
@@ -149,6 +165,30 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 			// Only plain rules name the user outside accessctl's drop-in: their level and where.
 			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
 				e.Sudo[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}, Outside: true}
+			}
+		case "homest":
+			// homest UID MODE PATH (the path may hold spaces: the rest of the line)
+			if len(f) >= 4 {
+				uid, err1 := strconv.Atoi(f[1])
+				mode, err2 := strconv.ParseUint(f[2], 8, 32)
+				p := strings.SplitN(l, " ", 4)
+				if err1 == nil && err2 == nil && len(p) == 4 {
+					if e.HomeStat == nil {
+						e.HomeStat = map[string]PathStat{}
+					}
+					e.HomeStat[p[3]] = PathStat{UID: uid, Mode: uint32(mode)}
+				}
+			}
+		case "sudogroup":
+			if len(f) == 4 && (f[2] == "true" || f[2] == "nopasswd") {
+				if e.SudoGroups == nil {
+					e.SudoGroups = map[string]SudoList{}
+				}
+				e.SudoGroups[f[1]] = SudoList{Level: f[2], Rules: []string{"rule at " + f[3]}, Outside: true}
+			}
+		case "sudonoauth":
+			if len(f) == 2 {
+				e.SudoNoAuth = f[1]
 			}
 		case "addr", "host", "lport", "laddr", "akf", "pidfile", "sudo":
 		default:
@@ -263,12 +303,31 @@ func parseSudoL(e *Effective, b []byte) error {
 // password).
 func ParseSudoList(out string) SudoList {
 	var sl SudoList
-	in := false
+	in, defaults := false, false
 	full, nopw := false, false
+	noauth := false // "!authenticate" among the matching Defaults: untagged rules ask no password
 	for _, l := range strings.Split(out, "\n") {
 		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "Matching Defaults entries") {
+			defaults = true
+			continue
+		}
 		if strings.Contains(t, "may run the following commands") {
-			in = true
+			in, defaults = true, false
+			continue
+		}
+		if defaults {
+			if t == "" {
+				defaults = false
+			}
+			for _, d := range strings.Split(t, ",") {
+				switch strings.TrimSpace(d) {
+				case "!authenticate":
+					noauth = true
+				case "authenticate":
+					noauth = false
+				}
+			}
 			continue
 		}
 		if !in || t == "" || !strings.HasPrefix(t, "(") {
@@ -281,7 +340,7 @@ func ParseSudoList(out string) SudoList {
 		}
 		runas := t[1:end]
 		rest := strings.TrimSpace(t[end+1:])
-		tagNopw := false
+		tagNopw := noauth
 		for {
 			w, r, ok := strings.Cut(rest, " ")
 			if !strings.HasSuffix(w, ":") || !isSudoTag(strings.TrimSuffix(w, ":")) {

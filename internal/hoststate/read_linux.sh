@@ -142,8 +142,16 @@ main() {
 			next
 		}
 		FILENAME ~ /^\/etc\/ssh\// {
+			if (FNR == 1) inmatch = 0
+			# An AuthorizedKeysFile inside a Match block: its files are read for every user, as
+			# a user may enter the block through a group the plan adds.
+			if (inmatch && tolower($1) == "authorizedkeysfile") {
+				for (j = 2; j <= NF && $j !~ /^#/; j++) if (!seen[$j]++) print "akf " $j
+				next
+			}
 			if (tolower($1) != "match") next
-			if (NF == 2 && tolower($2) == "all") next
+			inmatch = !(NF == 2 && tolower($2) == "all")
+			if (!inmatch) next
 			print "match"
 			for (i = 2; i < NF; i++) {
 				c = tolower($i)
@@ -178,7 +186,13 @@ main() {
 			if (FILENAME ~ /^\/etc\/sudoers\.d\// && (!inc || FILENAME ~ /\/[^\/]*[.~][^\/]*$/)) next
 			if (FILENAME == "/etc/sudoers.d/accessctl") next
 			if ($0 ~ /\\$/ || $1 ~ /^[@#]include/) { all = 1; next }
-			if ($1 == "Defaults") { if ($0 ~ /authenticate/) all = 1; next }
+			if ($1 == "Defaults") {
+				if ($0 ~ /authenticate/) all = 1
+				# The last global "Defaults !authenticate" (not undone): no rule asks a password.
+				if ($0 ~ /!authenticate/) noauth = FILENAME ":" FNR
+				else if ($0 ~ /authenticate/) noauth = ""
+				next
+			}
 			if ($1 ~ /^Defaults/) { all = 1; next }
 			if ($1 ~ /_Alias$/) { if ($1 == "User_Alias") all = 1; next }
 			lvl = ""
@@ -203,6 +217,9 @@ main() {
 			# are unknown here, so sudo -l judges everyone.
 			for (g in glv) if (!known[g]) all = 1
 			for (g in gcx) if (!known[g]) all = 1
+			if (noauth != "") print "sudonoauth " noauth
+			# What each plain %group rule grants: a user the plan adds to the group gets it.
+			for (g in glv) print "sudogroup " g " " glv[g] " " gat[g]
 			for (u in want) {
 				cx = all || ucx[u]; lv = ulv[u]; at = uat[u]
 				for (g in gcx) if (member[g "," u] || gname[pgid[u]] == g) cx = 1
@@ -288,6 +305,7 @@ EOF
 		done <<EOF
 $pw
 EOF
+		dirs=
 		for u in "$@"; do
 			home_of "$u"
 			if [ -z "$home" ]; then
@@ -302,7 +320,24 @@ EOF
 				k=absent
 			fi
 			echo "home $u $k"
+			if [ "$k" = dir ]; then
+				dirs=$dirs$nl$home
+				[ ! -d "$home/.ssh" ] || [ -L "$home/.ssh" ] || dirs=$dirs$nl$home/.ssh
+				[ ! -f "$home/.ssh/authorized_keys" ] || [ -L "$home/.ssh/authorized_keys" ] || dirs=$dirs$nl$home/.ssh/authorized_keys
+			fi
 		done
+		# Owner and mode of those homes, ~/.ssh and ~/.ssh/authorized_keys (one stat): sshd's
+		# StrictModes ignores keys below a home that another user owns or that group or others
+		# may write (and apply refuses to write there); sshd reads authorized_keys as the user.
+		if [ -n "$dirs" ] && command -v stat >/dev/null 2>&1; then
+			homes_stat() { stat -c 'homest %u %a %n' -- "$@" 2>/dev/null; }
+			oifs=$IFS
+			IFS=$nl
+			set -f
+			homes_stat $dirs
+			set +f
+			IFS=$oifs
+		fi
 		for t in useradd usermod userdel groupadd gpasswd chpasswd setpriv visudo sudo sshd dropbear; do
 			printf 'tool %s ' "$t"
 			command -v "$t" || echo

@@ -40,6 +40,21 @@ type linuxPlanner struct {
 	pushMode bool
 	// findings are what the plan saw about effective access (foreign-access, login-blocked).
 	findings []Finding
+	// unbeaten are the Match-block directives (file:line) sshd reads before accessctl's Match
+	// all section: apply cannot override them.
+	unbeaten map[string]bool
+}
+
+// sameSshdValue compares two values of a managed sshd keyword as sshd means them.
+func sameSshdValue(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s == "without-password" {
+			s = "prohibit-password"
+		}
+		return s
+	}
+	return norm(a) == norm(b)
 }
 
 func (p *linuxPlanner) add(a Action, res, name, reason string, before, after any, ops ...Op) {
@@ -612,9 +627,42 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 	now := live.SshdLayout(nil, nil)
 	after := live.SshdLayout(plannedMain, plannedDropIns)
 	blockLines := len(kws) + 2
+	// A Match block sshd reads before accessctl's Match all section (in a drop-in that sorts
+	// before accessctl's, or in sshd_config above the Include) wins for the connections it
+	// matches: apply cannot beat it, so the change is blocked, naming it.
+	unbeaten := map[string]hoststate.Directive{}
+	if op.DropIn && live.Effective.MatchBlocks {
+		last := map[string]int{}
+		for i, d := range after {
+			if d.File == target {
+				last[d.Keyword] = i
+			}
+		}
+		for i, d := range after {
+			w, ok := want[d.Keyword]
+			if _, seen := unbeaten[d.Keyword]; seen || !ok || d.Match == "" || d.File == target {
+				continue
+			}
+			if i < last[d.Keyword] && !sameSshdValue(d.Value, w) {
+				unbeaten[d.Keyword] = d
+				if p.unbeaten == nil {
+					p.unbeaten = map[string]bool{}
+				}
+				p.unbeaten[d.Where()] = true
+			}
+		}
+	}
+	unbeatenWhy := func(k string) string {
+		d, ok := unbeaten[k]
+		if !ok {
+			return ""
+		}
+		return fmt.Sprintf("a Match block at %s (%s) wins: it sets %s %s for the connections it matches, and sshd reads it before accessctl's Match all section in %s; change or remove it there", d.Where(), d.Match, k, d.Value, target)
+	}
 	type pending struct {
 		name, reason  string
 		before, after any
+		blocked       string
 	}
 	var cs []pending
 	for _, k := range kws {
@@ -629,11 +677,13 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 			reason += " (set at " + top.Where() + ")"
 			before.Where = top.Where()
 		}
+		blocked := unbeatenWhy(k)
 		if top, _ := hoststate.Winner(after, k); top != nil && top.Value != wantV &&
 			!(top.File == target && (op.DropIn || top.Line <= blockLines)) {
 			reason += "; " + top.Where() + " would still win"
+			blocked = fmt.Sprintf("%s wins: it sets %s %s and sshd reads it before accessctl's %s (the first value wins); change or remove it there", top.Where(), k, top.Value, target)
 		}
-		cs = append(cs, pending{k, reason, before, SshdView{Value: wantV, Where: target}})
+		cs = append(cs, pending{k, reason, before, SshdView{Value: wantV, Where: target}, blocked})
 	}
 	op.Conns = connChecks(live)
 	mism := connMismatches(want, live)
@@ -650,13 +700,30 @@ func planSshd(want map[string]string, live *hoststate.Linux, p *linuxPlanner) er
 		if _, matches := hoststate.Winner(now, k); len(matches) > 0 {
 			reason += " (a Match block at " + matches[0].Where() + ")"
 		}
-		cs = append(cs, pending{k, reason, SshdView{Value: c.Values[k]}, SshdView{Value: want[k], Where: target}})
+		cs = append(cs, pending{k, reason, SshdView{Value: c.Values[k]}, SshdView{Value: want[k], Where: target}, unbeatenWhy(k)})
+	}
+	// An unbeatable Match block for connections of no managed user: blocked all the same (the
+	// manifest speaks of every connection).
+	for _, k := range kws {
+		d, ok := unbeaten[k]
+		if !ok {
+			continue
+		}
+		has := false
+		for _, c := range cs {
+			has = has || c.name == k
+		}
+		if !has {
+			cs = append(cs, pending{k, fmt.Sprintf("sshd %s is %s for connections that match %s (%s), the manifest says %s", k, d.Value, d.Match, d.Where(), want[k]),
+				SshdView{Value: d.Value, Where: d.Where()}, SshdView{Value: want[k], Where: target}, unbeatenWhy(k)})
+		}
 	}
 	if len(cs) == 0 && !inPlace {
-		cs = append(cs, pending{target, "accessctl's sshd settings are not written in " + target + " (the effective values already match)", nil, "written"})
+		cs = append(cs, pending{target, "accessctl's sshd settings are not written in " + target + " (the effective values already match)", nil, "written", ""})
 	}
 	for _, c := range cs {
 		p.add(Update, ResSshd, c.name, c.reason, c.before, c.after, Op{Kind: OpSshd, Sshd: op})
+		p.hp.Changes[len(p.hp.Changes)-1].Blocked = c.blocked
 	}
 	if len(cs) > 0 {
 		p.rec.Sshd = want

@@ -49,8 +49,11 @@ type SshdConnCheck struct {
 // defaultAuthorizedKeysFile is OpenSSH's default AuthorizedKeysFile.
 const defaultAuthorizedKeysFile = ".ssh/authorized_keys .ssh/authorized_keys2"
 
-// keyPatterns are the AuthorizedKeysFile patterns sshd uses for user on any connection.
-func keyPatterns(live *hoststate.Linux, user string) []string {
+// keyPatterns are the AuthorizedKeysFile patterns sshd uses for user on any connection. gained
+// are the groups the plan adds the user to: sshd -T -C judged Match Group blocks by the groups
+// the user has now, so the AuthorizedKeysFile of every Match block naming one of those groups
+// counts too (its other criteria ignored: a file read for some connections counts).
+func keyPatterns(live *hoststate.Linux, user string, gained []string) []string {
 	if live.Effective.Server == "dropbear" {
 		return []string{".ssh/authorized_keys"}
 	}
@@ -59,6 +62,13 @@ func keyPatterns(live *hoststate.Linux, user string) []string {
 		for _, c := range live.Effective.ConnsOf(user) {
 			if v, ok := c.Values["authorizedkeysfile"]; ok {
 				vals = append(vals, v)
+			}
+		}
+		if len(gained) > 0 {
+			for _, d := range live.SshdLayout(nil, nil) {
+				if d.Keyword == "authorizedkeysfile" && matchNamesGroup(d.Match, gained) {
+					vals = append(vals, d.Value)
+				}
 			}
 		}
 	}
@@ -80,6 +90,28 @@ func keyPatterns(live *hoststate.Linux, user string) []string {
 		}
 	}
 	return out
+}
+
+// matchNamesGroup reports whether a Match line has a Group criterion whose pattern list matches
+// one of groups (negated patterns ignored).
+func matchNamesGroup(match string, groups []string) bool {
+	f := strings.Fields(match)
+	for i := 1; i+1 < len(f); i++ {
+		if !strings.EqualFold(f[i], "group") {
+			continue
+		}
+		for _, pat := range strings.Split(f[i+1], ",") {
+			if strings.HasPrefix(pat, "!") {
+				continue
+			}
+			for _, g := range groups {
+				if ok, _ := path.Match(pat, g); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // expandKeyPath expands an AuthorizedKeysFile pattern as sshd does (%% %h %u %U; relative to
@@ -172,7 +204,13 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 		shown = "~" + u.Name + "/.ssh/authorized_keys"
 	}
 	var paths []string
-	for _, pat := range keyPatterns(live, u.Name) {
+	var gained []string
+	for _, g := range u.Groups {
+		if acct == nil || !contains(live.SupplementaryGroups(u.Name), g) {
+			gained = append(gained, g)
+		}
+	}
+	for _, pat := range keyPatterns(live, u.Name, gained) {
 		if acct == nil && strings.Contains(pat, "%U") && u.UID == nil {
 			continue // unknown until useradd picks the uid
 		}
@@ -197,7 +235,11 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 	// Effective, not files: when the files sshd reads for the user hold exactly the wanted keys
 	// between them (each once, with its options), access is as the manifest says, wherever each
 	// key is (a key left in authorized_keys2, an imported host).
-	if acct != nil && len(paths) > 0 {
+	unusable := ""
+	if acct != nil {
+		unusable = unusableKeyFile(live, acct, homeFile)
+	}
+	if acct != nil && len(paths) > 0 && unusable == "" {
 		var files []hoststate.File
 		for _, ep := range paths {
 			f, ok := keyFileOf(live, u.Name, homeFile, ep)
@@ -221,7 +263,15 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 		if acct == nil {
 			f = hoststate.File{Kind: hoststate.KindAbsent}
 		}
-		if reason, a := keysChange(u.Name, keys, f); reason != "" && !(a == Create && len(keys) == 0) {
+		reason, a := keysChange(u.Name, keys, f)
+		if unusable != "" {
+			if reason == "" {
+				reason, a = "authorized_keys for "+u.Name+": "+unusable+"; rewritten as "+u.Name+", mode 0600", Update
+			} else {
+				reason += " (" + unusable + ")"
+			}
+		}
+		if reason != "" && !(a == Create && len(keys) == 0) {
 			var before any
 			if f.Kind == hoststate.KindFile {
 				before = keyViews(f.Content, shown, p.names)
@@ -340,6 +390,33 @@ func (p *linuxPlanner) planEffectiveSudo(d *Desired, live *hoststate.Linux) {
 		if sudoRank(want) > 0 {
 			needInclude = true
 		}
+		if want == manifest.SudoPassword && e.SudoNoAuth != "" {
+			p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSudo, Name: du.Name,
+				Reason: fmt.Sprintf("Defaults !authenticate at %s: no sudo rule asks a password, so %s's sudo would run ALL without password; the manifest says ALL with password", e.SudoNoAuth, du.Name),
+				Before: sudoWords(manifest.SudoNoPasswd), After: sudoWords(want),
+				Blocked: fmt.Sprintf("Defaults !authenticate at %s makes every sudo rule password-less; remove it there, or say sudo: nopasswd in the manifest", e.SudoNoAuth)})
+			continue
+		}
+		// A group the plan adds the user to may grant more than the manifest says (%sudo,
+		// %wheel): apply cannot take that away but by not adding the group.
+		gainedBlocked := false
+		for _, g := range du.Groups {
+			gl, ok := e.SudoGroups[g]
+			if !ok || sudoRank(gl.Level) <= sudoRank(want) || contains(live.SupplementaryGroups(du.Name), g) {
+				continue
+			}
+			if sl, asked := e.Sudo[du.Name]; asked && sudoRank(sl.Level) >= sudoRank(gl.Level) {
+				continue // already granted as much: judged below
+			}
+			gainedBlocked = true
+			p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSudo, Name: du.Name,
+				Reason: fmt.Sprintf("the manifest adds %s to %s, whose sudoers %s grants %s; the manifest says %s", du.Name, g, strings.Join(gl.Rules, "; "), sudoWords(gl.Level), sudoWords(want)),
+				Before: sudoWords(want), After: sudoWords(gl.Level),
+				Blocked: fmt.Sprintf("%%%s (%s) would grant %s %s, the manifest says %s: take %s out of the user's groups, or grant it in the manifest", g, strings.Join(gl.Rules, "; "), du.Name, sudoWords(gl.Level), sudoWords(want), g)})
+		}
+		if gainedBlocked {
+			continue
+		}
 		sl, asked := e.Sudo[du.Name]
 		if !asked {
 			continue
@@ -414,11 +491,69 @@ func markBlocked(hp *HostPlan, live *hoststate.Linux) {
 					why = append(why, fmt.Sprintf("the home of %s is a symlink; accessctl does not write through it", op.User))
 				case "other":
 					why = append(why, fmt.Sprintf("the home of %s is not a directory", op.User))
+				case "dir":
+					if msg, _ := unsafeHome(live, op.User); msg != "" {
+						why = append(why, msg+" (accessctl does not write where another user could swap in a symlink)")
+					}
 				}
 			}
 		}
 		c.Blocked = strings.Join(dedupe(why), "; ")
 	}
+}
+
+// unusableKeyFile says why sshd ignores ~/.ssh/authorized_keys whatever it holds: sshd opens it
+// as the user (a root-owned 0600 file is unreadable) and, with StrictModes, refuses a file owned
+// by another user or writable by others. "" when it is fine or the read did not see it.
+func unusableKeyFile(live *hoststate.Linux, acct *hoststate.Account, homeFile string) string {
+	st, ok := live.Effective.HomeStat[homeFile]
+	if !ok || live.Effective.Server == "dropbear" {
+		return ""
+	}
+	strict := live.SshdT["strictmodes"] != "no"
+	switch {
+	case st.UID != acct.UID && st.UID != 0 && strict:
+		return fmt.Sprintf("%s is owned by uid %d, so sshd (StrictModes) ignores it", homeFile, st.UID)
+	case st.Mode&0o002 != 0 && strict:
+		return fmt.Sprintf("%s is writable by others (mode %o), so sshd (StrictModes) ignores it", homeFile, st.Mode)
+	case st.UID != acct.UID && st.Mode&0o004 == 0:
+		return fmt.Sprintf("%s is owned by uid %d with mode %o: sshd reads it as %s and cannot", homeFile, st.UID, st.Mode, acct.Name)
+	case st.UID == acct.UID && st.Mode&0o400 == 0:
+		return fmt.Sprintf("%s has mode %o: sshd reads it as %s and cannot", homeFile, st.Mode, acct.Name)
+	}
+	return ""
+}
+
+// unsafeHome says why apply refuses to write under user's home: the home owned by another user
+// or writable by group or others, ~/.ssh owned by another user ("" when the read did not see it
+// or it is fine). sshdRefuses: sshd's StrictModes ignores keys there on every OpenSSH (another
+// owner, world-writable); a group-writable home is accepted by Debian's OpenSSH when the group
+// is the user's own, so that case is not claimed.
+func unsafeHome(live *hoststate.Linux, user string) (msg string, sshdRefuses bool) {
+	a := live.Account(user)
+	if a == nil || a.Home == "" {
+		return "", false
+	}
+	owner := func(uid int) string {
+		for _, o := range live.Accounts {
+			if o.UID == uid {
+				return fmt.Sprintf("%s (uid %d)", o.Name, uid)
+			}
+		}
+		return fmt.Sprintf("uid %d", uid)
+	}
+	if st, ok := live.Effective.HomeStat[a.Home]; ok {
+		if st.UID != a.UID && st.UID != 0 {
+			return fmt.Sprintf("the home of %s (%s) is owned by %s, not by %s or root", user, a.Home, owner(st.UID), user), true
+		}
+		if st.Mode&0o022 != 0 {
+			return fmt.Sprintf("the home of %s (%s) is writable by group or others (mode %o); chmod go-w it", user, a.Home, st.Mode), st.Mode&0o002 != 0
+		}
+	}
+	if st, ok := live.Effective.HomeStat[a.Home+"/.ssh"]; ok && st.UID != a.UID && st.UID != 0 {
+		return fmt.Sprintf("%s/.ssh is owned by %s, not by %s or root", a.Home, owner(st.UID), user), true
+	}
+	return "", false
 }
 
 func dedupe(s []string) []string {
@@ -488,7 +623,7 @@ func (p *linuxPlanner) loginBlocked(d *Desired, live *hoststate.Linux, today int
 					said["allowusers"] = true
 					blocked("not listed in AllowUsers", where("allowusers"))
 				}
-				if dn := v["denyusers"]; dn != "" && matchesAny(u.Name, dn, true) && !said["denyusers"] {
+				if dn := v["denyusers"]; dn != "" && matchesAny(u.Name, deniedEverywhere(dn), true) && !said["denyusers"] {
 					said["denyusers"] = true
 					blocked("listed in DenyUsers", where("denyusers"))
 				}
@@ -500,12 +635,22 @@ func (p *linuxPlanner) loginBlocked(d *Desired, live *hoststate.Linux, today int
 					said["denygroups"] = true
 					blocked("in a group of DenyGroups", where("denygroups"))
 				}
+				if am := v["authenticationmethods"]; am != "" && am != "any" && !said["authenticationmethods"] &&
+					!authMethodsSatisfiable(am, d.Sshd, v, live.SshdT) {
+					said["authenticationmethods"] = true
+					blocked("no list of AuthenticationMethods "+am+" can be met with the authentication methods the manifest leaves on", where("authenticationmethods"))
+				}
 			}
 		}
 		if strings.HasSuffix(shell, "/nologin") || strings.HasSuffix(shell, "/false") {
 			blocked("the shell is "+shell, "/etc/passwd")
 		} else if live.Effective.Server == "dropbear" && shell != "" && len(live.Effective.Shells) > 0 && !contains(live.Effective.Shells, shell) {
 			blocked("dropbear refuses the shell "+shell+", which /etc/shells does not list", "/etc/shells")
+		}
+		if live.SshdT["strictmodes"] != "no" { // dropbear checks the same, always
+			if msg, refuses := unsafeHome(live, u.Name); refuses && live.Effective.Homes[u.Name] == "dir" {
+				blocked("sshd (StrictModes) ignores the keys: "+msg, live.Account(u.Name).Home)
+			}
 		}
 		if sh, ok := live.Shadow[u.Name]; ok && sh.Expire >= 0 && sh.Expire != 1 && sh.Expire <= today {
 			blocked(fmt.Sprintf("the account expired (day %d)", sh.Expire), "/etc/shadow")
@@ -538,6 +683,52 @@ func matchesAny(name, list string, userHost bool) bool {
 	return false
 }
 
+// authMethodsSatisfiable reports whether one list of an AuthenticationMethods value ("publickey,
+// password publickey,keyboard-interactive:pam") has only methods that are on after apply: the
+// manifest's sshd values where it manages them, the connection's (or the global) value else.
+func authMethodsSatisfiable(am string, want, conn, global map[string]string) bool {
+	kw := map[string]string{"password": "passwordauthentication", "keyboard-interactive": "kbdinteractiveauthentication",
+		"publickey": "pubkeyauthentication", "hostbased": "hostbasedauthentication"}
+	on := func(method string) bool {
+		k, ok := kw[method]
+		if !ok {
+			return true // unknown to accessctl: not judged
+		}
+		for _, m := range []map[string]string{want, conn, global} {
+			if v, ok := m[k]; ok {
+				return v != "no"
+			}
+		}
+		return true
+	}
+	for _, list := range strings.Fields(am) {
+		ok := true
+		for _, m := range strings.Split(list, ",") {
+			m, _, _ = strings.Cut(m, ":")
+			if !on(m) {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// deniedEverywhere keeps the DenyUsers entries that deny a user from every client: "USER@HOST"
+// entries deny only from some (a network), so they do not block the user.
+func deniedEverywhere(list string) string {
+	var out []string
+	for _, pat := range strings.FieldsFunc(list, func(r rune) bool { return r == ' ' || r == ',' }) {
+		if i := strings.IndexByte(pat, '@'); i >= 0 && pat[i+1:] != "*" {
+			continue
+		}
+		out = append(out, pat)
+	}
+	return strings.Join(out, " ")
+}
+
 func anyGroupMatches(groups map[string]bool, list string) bool {
 	for g := range groups {
 		if matchesAny(g, list, false) {
@@ -548,29 +739,126 @@ func anyGroupMatches(groups map[string]bool, list string) bool {
 }
 
 // matchFindings names the Match blocks that give a managed user password login the manifest
-// does not grant (apply beats them with a `Match all` section; the finding says where they are).
+// does not grant (apply beats them with a `Match all` section, unless sshd reads them before it:
+// then the sshd change is blocked; the finding says where they are).
 func (p *linuxPlanner) matchFindings(d *Desired, live *hoststate.Linux) {
 	if !live.Effective.MatchBlocks || d.Sshd["passwordauthentication"] != "no" {
 		return
 	}
 	_, matches := hoststate.Winner(live.SshdLayout(nil, nil), "passwordauthentication")
+	var yes []hoststate.Directive
+	for _, m := range matches {
+		if strings.EqualFold(m.Value, "yes") {
+			yes = append(yes, m)
+		}
+	}
+	if len(yes) == 0 {
+		return // a global "yes" is the sshd change itself
+	}
+	globalYes := live.SshdT["passwordauthentication"] == "yes"
 	seen := map[string]bool{}
-	for _, c := range live.Effective.Conns {
-		if c.Values["passwordauthentication"] != "yes" || seen[c.User] || !d.wants(c.User) {
+	for _, du := range d.Users {
+		u := du.Name
+		if seen[u] || !d.wants(u) {
 			continue
 		}
-		seen[c.User] = true
-		at := "sshd -T -C"
-		for _, m := range matches {
-			if m.Value == "yes" {
-				at = m.Where() + " (" + m.Match + ")"
+		var conn *hoststate.Conn
+		for _, c := range live.Effective.ConnsOf(u) {
+			if c.Values["passwordauthentication"] != "yes" {
+				continue
+			}
+			if conn == nil || (conn.Addr == probeAddr && c.Addr != probeAddr) {
+				c := c
+				conn = &c
+			}
+		}
+		if conn == nil {
+			continue
+		}
+		groups := map[string]bool{}
+		for _, g := range live.SupplementaryGroups(u) {
+			groups[g] = true
+		}
+		if a := live.Account(u); a != nil {
+			for _, g := range live.Groups {
+				if g.GID == a.GID {
+					groups[g.Name] = true
+				}
+			}
+		}
+		var m *hoststate.Directive
+		for i := range yes {
+			if matchMayApply(yes[i].Match, u, groups) {
+				m = &yes[i]
 				break
 			}
 		}
-		p.findings = append(p.findings, Finding{Rule: "foreign-access", User: c.User, Where: at,
-			Msg: fmt.Sprintf("a Match block at %s grants %s password login from %s; the manifest says passwordAuthentication false (apply overrides it with a Match all section)", at, c.User, c.Addr)})
+		if m == nil {
+			if globalYes {
+				continue // the global value, not a Match block
+			}
+			m = &yes[0]
+		}
+		seen[u] = true
+		at := m.Where() + " (" + m.Match + ")"
+		how := "apply overrides it with a Match all section"
+		if p.unbeaten[m.Where()] {
+			how = "sshd reads it before accessctl's Match all section, so apply cannot override it: the sshd change is blocked"
+		}
+		p.findings = append(p.findings, Finding{Rule: "foreign-access", User: u, Where: at,
+			Msg: fmt.Sprintf("a Match block at %s grants %s password login from %s; the manifest says passwordAuthentication false (%s)", at, u, conn.Addr, how)})
 	}
 	sort.SliceStable(p.findings, func(i, j int) bool { return p.findings[i].User < p.findings[j].User })
+}
+
+// probeAddr is the client address the read asks sshd -T -C about for connections that no Match
+// Address names (read_linux.sh).
+const probeAddr = "198.51.100.7"
+
+// matchMayApply reports whether a Match line may match user's connections: false only when it
+// has a User or Group criterion that the user (or her groups) cannot match; other criteria
+// (Address, Host, ...) are assumed to match some connection.
+func matchMayApply(match, user string, groups map[string]bool) bool {
+	f := strings.Fields(match)
+	for i := 1; i+1 < len(f); i++ {
+		switch strings.ToLower(f[i]) {
+		case "user":
+			if !patternListMatches(f[i+1], map[string]bool{user: true}) {
+				return false
+			}
+			i++
+		case "group":
+			if !patternListMatches(f[i+1], groups) {
+				return false
+			}
+			i++
+		case "all":
+		default:
+			i++
+		}
+	}
+	return true
+}
+
+// patternListMatches: sshd's match_pattern_list over names (a negated match excludes).
+func patternListMatches(list string, names map[string]bool) bool {
+	for n := range names {
+		got := false
+		neg := false
+		for _, pat := range strings.Split(list, ",") {
+			if strings.HasPrefix(pat, "!") {
+				if ok, _ := path.Match(pat[1:], n); ok {
+					neg = true
+				}
+			} else if ok, _ := path.Match(pat, n); ok {
+				got = true
+			}
+		}
+		if got && !neg {
+			return true
+		}
+	}
+	return false
 }
 
 // keyCommandFindings: an AuthorizedKeysCommand that is not accessctl's answers for managed users
