@@ -201,7 +201,12 @@ func (p *linuxPlanner) planUser(m *manifest.Manifest, du desiredUser, live *host
 			p.add(Update, ResUser, u.Name, fmt.Sprintf("%s is locked in the manifest: lock the password and expire the account", u.Name),
 				UserView{State: "active"}, UserView{State: "locked"}, Op{Kind: OpLock, User: u.Name})
 		case u.State == manifest.StatePresent && hasShadow && sh.Expire == 1:
-			p.add(Update, ResUser, u.Name, fmt.Sprintf("%s is locked on %s but present in the manifest", u.Name, host),
+			why := fmt.Sprintf("%s is locked on %s but present in the manifest", u.Name, host)
+			if !sh.Locked() {
+				// Expired on day 1, the password not locked: someone expired the account.
+				why = fmt.Sprintf("the account of %s expired on %s (day 1) but is present in the manifest: unexpire it", u.Name, host)
+			}
+			p.add(Update, ResUser, u.Name, why,
 				UserView{State: "locked"}, UserView{State: "active"}, Op{Kind: OpUnlock, User: u.Name})
 		}
 	}
@@ -418,7 +423,11 @@ func keysChange(user string, want []desiredKey, f hoststate.File) (string, Actio
 		parts = append(parts, plural(comments, "key differs", "keys differ")+" only in the comment ("+strings.Join(commentDiffs, "; ")+")")
 	}
 	if invalid > 0 {
-		parts = append(parts, plural(invalid, "line", "lines")+" that are not keys")
+		if invalid == 1 {
+			parts = append(parts, "1 line that is not a key")
+		} else {
+			parts = append(parts, fmt.Sprintf("%d lines that are not keys", invalid))
+		}
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "not in the form accessctl writes")
