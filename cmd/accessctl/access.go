@@ -96,12 +96,10 @@ func (c *cli) readHost(ctx context.Context, wo *winrmOptions, m *manifest.Manife
 		}
 		return &hoststate.State{OS: "windows", Windows: w}, nil
 	case "", "linux":
-		// The +access facts cover every account that may log in; the plan's per-user sections
-		// (shadow entries, ~/.ssh/authorized_keys of manifest users) would only repeat them.
-		var users []string
-		if !x.Access {
-			users = reconcile.ReadUsers(m, d.login)
-		}
+		// The +access facts cover every account that may log in; the manifest's users are read
+		// per user too, for what sshd decides for each of them (Match blocks: sshd -T -C per user,
+		// the key files a Match block names).
+		users := reconcile.ReadUsers(m, d.login)
 		l, err := hoststate.ReadLinuxWith(ctx, d.conn, d.login == "root", users, x)
 		if err != nil {
 			return nil, fmt.Errorf("read host: %w", err)

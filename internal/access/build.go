@@ -133,8 +133,45 @@ func Linux(name string, l *hoststate.Linux, d Desired, now time.Time) *Host {
 			acc.Groups = []string{}
 		}
 
+		// With Match blocks, what sshd decides for this user comes from its own connections
+		// (`sshd -T -C user=...`, read for the manifest's users): a method counts when any of
+		// them allows it.
+		uPubkey, uPassword := pubkey, passwordAuth
+		if conns := l.Effective.ConnsOf(a.Name); l.Effective.MatchBlocks && len(conns) > 0 {
+			read := false
+			p, pw := false, false
+			for _, c := range conns {
+				if c.Error != "" {
+					continue
+				}
+				read = true
+				yes := func(k, def string) bool {
+					v, ok := c.Values[k]
+					if !ok {
+						v = def
+					}
+					return v == "yes"
+				}
+				p = p || yes("pubkeyauthentication", "yes")
+				pw = pw || yes("passwordauthentication", "yes") || (yes("kbdinteractiveauthentication", "yes") && yes("usepam", "no"))
+			}
+			if read {
+				uPubkey, uPassword = p, pw
+			}
+		}
+
 		// Keys: every AuthorizedKeysFile path read; without the extras, the authorized_keys plan read.
 		files := x.KeyFiles[a.Name]
+		// Files sshd reads for this user only through a Match block (from the effective read).
+		for _, kf := range l.Effective.KeyFiles[a.Name] {
+			known := false
+			for _, f := range files {
+				known = known || f.Path == kf.Path
+			}
+			if !known && kf.Kind == hoststate.KindFile {
+				files = append(files, hoststate.KeyFile{Path: kf.Path, Kind: kf.Kind, Content: kf.Content})
+			}
+		}
 		if files == nil {
 			if f, ok := l.AuthorizedKeys[a.Name]; ok && f.Kind == hoststate.KindFile {
 				files = []hoststate.KeyFile{{Path: path.Join(a.Home, ".ssh/authorized_keys"), Kind: f.Kind, Content: f.Content}}
@@ -159,7 +196,7 @@ func Linux(name string, l *hoststate.Linux, d Desired, now time.Time) *Host {
 		}
 		pw, havePW := x.Passwords[a.Name]
 		if havePW && (pw.State == "usable" || pw.State == "empty") {
-			p := Path{Kind: KindPassword, Allowed: passwordAuth}
+			p := Path{Kind: KindPassword, Allowed: uPassword}
 			if a.UID == 0 && l.SshdT["permitrootlogin"] != "yes" && l.SshdT["permitrootlogin"] != "" {
 				p.Allowed = false
 			}
@@ -201,9 +238,9 @@ func Linux(name string, l *hoststate.Linux, d Desired, now time.Time) *Host {
 			case KindPassword:
 				loginPath = loginPath || p.Allowed
 			case KindKey:
-				loginPath = loginPath || (pubkey && usableKey)
+				loginPath = loginPath || (uPubkey && usableKey)
 			case KindKeyCommand:
-				loginPath = loginPath || pubkey
+				loginPath = loginPath || uPubkey
 			}
 		}
 		acc.CanLogIn = loginPath && len(acc.BlockedBy) == 0
