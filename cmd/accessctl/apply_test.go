@@ -95,7 +95,10 @@ func (f *labFleet) login(t *testing.T, h *lab.Host, user, key string) int {
 	return r.Code
 }
 
+// alice's uid is one no other lab user has: lab hosts share the machine's pid namespace, and
+// userdel refuses while any process of that uid runs (another test's login as uid 1001 would do).
 const usersAliceBob = `  - name: alice
+    uid: 31001
     sudo: nopasswd
     groups: [developers]
     keypairs:
