@@ -649,6 +649,7 @@ func TestZooMoreCLIAuth(t *testing.T) {
 		lab.HostSpec{Name: "authmethods-user", Variant: lab.HumanUser},
 		lab.HostSpec{Name: "deny-at", Variant: lab.HumanUser},
 		lab.HostSpec{Name: "noauth", Variant: lab.HumanUser},
+		lab.HostSpec{Name: "noauth-user", Variant: lab.HumanUser},
 		lab.HostSpec{Name: "sudoers-include", Variant: lab.HumanUser},
 		lab.HostSpec{Name: "dropbear", Variant: lab.Dropbear},
 		lab.HostSpec{Name: "sudopw", Variant: lab.SudoPassword},
@@ -709,6 +710,19 @@ func TestZooMoreCLIAuth(t *testing.T) {
 		defer cancel()
 		if r, _ := lab.SSH(ctx, x.h, "carol", x.z.l.HumanIdentityFile, "sudo -n id -u"); r.Stdout != "0\n" {
 			x.t.Errorf("carol's sudo -n: %+v", r)
+		}
+	})
+
+	// `Defaults:carol !authenticate` while no rule names carol yet: sudo -l -U shows no Defaults
+	// for her, so the read finds the line itself; "sudo: true" is blocked on the FIRST plan.
+	sub("noauth-user", func(x *zmHost) {
+		x.exec("echo 'Defaults:carol !authenticate' >/etc/sudoers.d/00-noauth; chmod 0440 /etc/sudoers.d/00-noauth; visudo -c >/dev/null")
+		x.manifest("  - name: carol\n    sudo: true\n    keypairs: [carol-lab]\n", "carol", "")
+		x.blocked("cat /etc/sudoers /etc/sudoers.d/*; ls -A /etc/sudoers.d /var/lib/accessctl 2>/dev/null; true", "/etc/sudoers.d/00-noauth:1")
+		x.manifest("  - name: carol\n    sudo: nopasswd\n    keypairs: [carol-lab]\n", "carol", "")
+		x.converge()
+		if out := x.sudoL("carol"); !strings.Contains(out, "NOPASSWD") && !strings.Contains(out, "!authenticate") {
+			x.t.Errorf("sudo -l -U carol: %s", out)
 		}
 	})
 

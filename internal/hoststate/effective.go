@@ -82,6 +82,9 @@ type Effective struct {
 	// SudoNoAuth is where a global `Defaults !authenticate` is (file:line): no sudo rule without
 	// a PASSWD tag asks a password.
 	SudoNoAuth string `json:"sudoNoAuth,omitempty"`
+	// SudoNoAuthUsers: where a `Defaults:USER !authenticate` (or `Defaults:%GROUP`, a group of
+	// the user's) is, by user asked about: that user's rules ask no password.
+	SudoNoAuthUsers map[string]string `json:"sudoNoAuthUsers,omitempty"`
 	// SudoGroups: what each plain "%GROUP ALL=(ALL[:ALL]) [NOPASSWD: ]ALL" rule grants (Level,
 	// and the rule's file:line), by group name.
 	SudoGroups map[string]SudoList `json:"sudoGroups,omitempty"`
@@ -189,6 +192,13 @@ func parseFactsX(e *Effective, b []byte) ([]Account, error) {
 		case "sudonoauth":
 			if len(f) == 2 {
 				e.SudoNoAuth = f[1]
+			}
+		case "sudonoauthuser":
+			if len(f) == 3 {
+				if e.SudoNoAuthUsers == nil {
+					e.SudoNoAuthUsers = map[string]string{}
+				}
+				e.SudoNoAuthUsers[f[1]] = f[2]
 			}
 		case "addr", "host", "lport", "laddr", "akf", "pidfile", "sudo":
 		default:

@@ -193,6 +193,20 @@ main() {
 				else if ($0 ~ /authenticate/) noauth = ""
 				next
 			}
+			if ($1 ~ /^Defaults:/) {
+				# Defaults:LIST [!]authenticate for users or %groups: sudo -l -U shows it only
+				# for a user some rule names, so it is read here too (last one wins).
+				if ($0 ~ /authenticate/) {
+					k = split(substr($1, 10), L, ",")
+					for (j = 1; j <= k; j++) {
+						t = L[j]
+						if ($0 ~ /!authenticate/) unoauth[t] = FILENAME ":" FNR
+						else delete unoauth[t]
+					}
+				}
+				all = 1
+				next
+			}
 			if ($1 ~ /^Defaults/) { all = 1; next }
 			if ($1 ~ /_Alias$/) { if ($1 == "User_Alias") all = 1; next }
 			lvl = ""
@@ -221,6 +235,9 @@ main() {
 			# What each plain %group rule grants: a user the plan adds to the group gets it.
 			for (g in glv) print "sudogroup " g " " glv[g] " " gat[g]
 			for (u in want) {
+				na = unoauth[u]
+				for (t in unoauth) if (t ~ /^%/ && (member[substr(t, 2) "," u] || gname[pgid[u]] == substr(t, 2))) na = unoauth[t]
+				if (na != "") print "sudonoauthuser " u " " na
 				cx = all || ucx[u]; lv = ulv[u]; at = uat[u]
 				for (g in gcx) if (member[g "," u] || gname[pgid[u]] == g) cx = 1
 				for (g in glv) if ((member[g "," u] || gname[pgid[u]] == g) && rank(glv[g]) > rank(lv)) { lv = glv[g]; at = gat[g] }

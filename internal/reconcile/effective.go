@@ -390,11 +390,15 @@ func (p *linuxPlanner) planEffectiveSudo(d *Desired, live *hoststate.Linux) {
 		if sudoRank(want) > 0 {
 			needInclude = true
 		}
-		if want == manifest.SudoPassword && e.SudoNoAuth != "" {
+		noAuth, whose := e.SudoNoAuth, "every"
+		if at, ok := e.SudoNoAuthUsers[du.Name]; ok {
+			noAuth, whose = at, du.Name+"'s"
+		}
+		if want == manifest.SudoPassword && noAuth != "" {
 			p.hp.Changes = append(p.hp.Changes, Change{Host: p.hp.Name, Action: Update, Resource: ResSudo, Name: du.Name,
-				Reason: fmt.Sprintf("Defaults !authenticate at %s: no sudo rule asks a password, so %s's sudo would run ALL without password; the manifest says ALL with password", e.SudoNoAuth, du.Name),
+				Reason: fmt.Sprintf("Defaults !authenticate at %s: no sudo rule asks %s a password, so %s's sudo would run ALL without password; the manifest says ALL with password", noAuth, du.Name, du.Name),
 				Before: sudoWords(manifest.SudoNoPasswd), After: sudoWords(want),
-				Blocked: fmt.Sprintf("Defaults !authenticate at %s makes every sudo rule password-less; remove it there, or say sudo: nopasswd in the manifest", e.SudoNoAuth)})
+				Blocked: fmt.Sprintf("Defaults !authenticate at %s makes %s sudo rule password-less; remove it there, or say sudo: nopasswd in the manifest", noAuth, whose)})
 			continue
 		}
 		// A group the plan adds the user to may grant more than the manifest says (%sudo,
