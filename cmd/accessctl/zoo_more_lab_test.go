@@ -235,7 +235,7 @@ func (x *zmHost) carolWithPassword(extra string) string {
 }
 
 func TestZooMoreCLI(t *testing.T) {
-	names := []string{"akf-h", "akf-uid", "etc-nodir", "muser-akf", "mgroup-join", "maddr-list",
+	names := []string{"akf-h", "akf-uid", "etc-nodir", "muser-akf", "mgroup-join", "mgroup-only", "maddr-list",
 		"early-global", "early-match", "early-match-other", "maddr-other", "deny", "allow-at", "nologin", "expired", "hash-includedir",
 		"wheel", "user-alias", "foreign-dropin", "dotted-dropin", "kbd", "symlink-ssh", "crlf",
 		"bom", "keys2-options"}
@@ -338,6 +338,30 @@ func TestZooMoreCLI(t *testing.T) {
 		}
 		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
 			x.t.Error("carol does not log in with her key")
+		}
+	})
+
+	// Match Group admins reads ONLY /etc/ssh/admin_keys/%u: carol joins admins through the
+	// manifest, so her key must go there (not to ~/.ssh/authorized_keys, which sshd then no
+	// longer reads for her); when the manifest drops admins, it must go back to her home file.
+	sub("mgroup-only", func(x *zmHost) {
+		x.exec("groupadd -g 1600 admins; printf '\\nMatch Group admins\\n\\tAuthorizedKeysFile /etc/ssh/admin_keys/%%u\\n' >>/etc/ssh/sshd_config")
+		x.restart()
+		x.manifest("  - name: carol\n    groups: [admins]\n    keypairs: [carol-lab]\n", "carol", "")
+		x.converge()
+		if out := x.exec("id -Gn carol"); !strings.Contains(out, "admins") {
+			x.t.Fatalf("carol is not in admins: %s", out)
+		}
+		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("carol does not log in with her key once in admins")
+		}
+		x.manifest("  - name: carol\n    keypairs: [carol-lab]\n", "carol", "")
+		x.converge()
+		if out := x.exec("id -Gn carol"); strings.Contains(out, "admins") {
+			x.t.Fatalf("carol is still in admins: %s", out)
+		}
+		if !x.keyLogin("carol", x.z.l.HumanIdentityFile) {
+			x.t.Error("carol does not log in with her key after leaving admins")
 		}
 	})
 

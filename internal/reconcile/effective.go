@@ -9,6 +9,7 @@ import (
 
 	"github.com/accessctl/accessctl/internal/hoststate"
 	"github.com/accessctl/accessctl/internal/manifest"
+	"github.com/accessctl/accessctl/internal/names"
 )
 
 // Effective access (SPEC §1, §6; HOSTS.md §11): the plan is made from what sshd and sudo decide
@@ -49,47 +50,64 @@ type SshdConnCheck struct {
 // defaultAuthorizedKeysFile is OpenSSH's default AuthorizedKeysFile.
 const defaultAuthorizedKeysFile = ".ssh/authorized_keys .ssh/authorized_keys2"
 
-// keyPatterns are the AuthorizedKeysFile patterns sshd uses for user on any connection. gained
-// are the groups the plan adds the user to: sshd -T -C judged Match Group blocks by the groups
-// the user has now, so the AuthorizedKeysFile of every Match block naming one of those groups
-// counts too (its other criteria ignored: a file read for some connections counts).
-func keyPatterns(live *hoststate.Linux, user string, gained []string) []string {
+// keyPatterns are the AuthorizedKeysFile patterns sshd uses for user: all on any connection now
+// or after apply, and after, those it reads once apply has run. gained and lost are the groups
+// the plan adds the user to and removes it from: sshd -T -C judged Match Group blocks by the
+// groups the user has now, so the first Match block whose Group criterion names a gained group
+// gives the file after apply (its other criteria ignored: a file read for some connections
+// counts), and losing the group of such a block sends the user back to the top-level value.
+func keyPatterns(live *hoststate.Linux, user string, gained, lost []string) (all, after []string) {
 	if live.Effective.Server == "dropbear" {
-		return []string{".ssh/authorized_keys"}
+		return []string{".ssh/authorized_keys"}, []string{".ssh/authorized_keys"}
 	}
-	var vals []string
+	top, ok := live.SshdT["authorizedkeysfile"]
+	if !ok {
+		top = defaultAuthorizedKeysFile
+	}
+	var now []string
 	if live.Effective.MatchBlocks {
 		for _, c := range live.Effective.ConnsOf(user) {
 			if v, ok := c.Values["authorizedkeysfile"]; ok {
-				vals = append(vals, v)
+				now = append(now, v)
 			}
 		}
-		if len(gained) > 0 {
-			for _, d := range live.SshdLayout(nil, nil) {
-				if d.Keyword == "authorizedkeysfile" && matchNamesGroup(d.Match, gained) {
-					vals = append(vals, d.Value)
+	}
+	if len(now) == 0 {
+		now = []string{top}
+	}
+	later := now
+	if live.Effective.MatchBlocks && len(gained)+len(lost) > 0 {
+		layout := live.SshdLayout(nil, nil)
+		found := false
+		for _, d := range layout {
+			if d.Keyword == "authorizedkeysfile" && matchNamesGroup(d.Match, gained) {
+				later, found = []string{d.Value}, true
+				break
+			}
+		}
+		for _, d := range layout {
+			if !found && d.Keyword == "authorizedkeysfile" && matchNamesGroup(d.Match, lost) {
+				later = []string{top}
+				break
+			}
+		}
+	}
+	fields := func(vals ...[]string) []string {
+		seen := map[string]bool{}
+		var out []string
+		for _, vs := range vals {
+			for _, v := range vs {
+				for _, p := range strings.Fields(v) {
+					if !seen[p] && p != "none" {
+						seen[p] = true
+						out = append(out, p)
+					}
 				}
 			}
 		}
+		return out
 	}
-	if len(vals) == 0 {
-		v, ok := live.SshdT["authorizedkeysfile"]
-		if !ok {
-			v = defaultAuthorizedKeysFile
-		}
-		vals = append(vals, v)
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range vals {
-		for _, p := range strings.Fields(v) {
-			if !seen[p] && p != "none" {
-				seen[p] = true
-				out = append(out, p)
-			}
-		}
-	}
-	return out
+	return fields(now, later), fields(later)
 }
 
 // matchNamesGroup reports whether a Match line has a Group criterion whose pattern list matches
@@ -203,29 +221,42 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 	if !homeKnown {
 		shown = "~" + u.Name + "/.ssh/authorized_keys"
 	}
-	var paths []string
-	var gained []string
+	var gained, lost []string
+	have := live.SupplementaryGroups(u.Name)
 	for _, g := range u.Groups {
-		if acct == nil || !contains(live.SupplementaryGroups(u.Name), g) {
+		if acct == nil || !contains(have, g) {
 			gained = append(gained, g)
 		}
 	}
-	for _, pat := range keyPatterns(live, u.Name, gained) {
-		if acct == nil && strings.Contains(pat, "%U") && u.UID == nil {
-			continue // unknown until useradd picks the uid
-		}
-		if ep, ok := expandKeyPath(pat, u.Name, uid, home); ok {
-			paths = append(paths, ep)
+	for _, g := range live.Record.Groups[u.Name] { // as planUser removes them
+		if acct != nil && !contains(u.Groups, g) && contains(have, g) && names.Group(g) {
+			lost = append(lost, g)
 		}
 	}
+	allPats, afterPats := keyPatterns(live, u.Name, gained, lost)
+	expand := func(pats []string) []string {
+		var out []string
+		for _, pat := range pats {
+			if acct == nil && strings.Contains(pat, "%U") && u.UID == nil {
+				continue // unknown until useradd picks the uid
+			}
+			if ep, ok := expandKeyPath(pat, u.Name, uid, home); ok {
+				out = append(out, ep)
+			}
+		}
+		return out
+	}
+	// paths: every file sshd reads for the user now or after apply (no foreign key may stay in
+	// one); afterPaths: those it reads after apply, where the wanted keys must be.
+	paths, afterPaths := expand(allPats), expand(afterPats)
 	target := ""
-	for _, ep := range paths {
+	for _, ep := range afterPaths {
 		if ep == homeFile {
 			target = homeFile
 		}
 	}
 	if target == "" {
-		for _, ep := range paths {
+		for _, ep := range afterPaths {
 			if !strings.HasPrefix(ep, home+"/") && safeKeyPath(ep) {
 				target = ep
 				break
@@ -239,9 +270,9 @@ func (p *linuxPlanner) planKeys(du desiredUser, u *manifest.User, acct *hoststat
 	if acct != nil {
 		unusable = unusableKeyFile(live, acct, homeFile)
 	}
-	if acct != nil && len(paths) > 0 && unusable == "" {
+	if acct != nil && len(afterPaths) > 0 && len(afterPaths) == len(paths) && unusable == "" {
 		var files []hoststate.File
-		for _, ep := range paths {
+		for _, ep := range afterPaths {
 			f, ok := keyFileOf(live, u.Name, homeFile, ep)
 			if !ok {
 				f = hoststate.File{Kind: hoststate.KindAbsent}
