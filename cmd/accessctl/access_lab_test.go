@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -132,11 +131,7 @@ func fingerprintOf(t testing.TB, pub string) string {
 // run runs a command in-process against the fleet.
 func (f *messyFleet) run(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	full := append([]string{"--known-hosts", f.l.KnownHostsFile, "--identity", f.l.IdentityFile, "--ssh-config", "none"}, args[1:]...)
-	c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	code := commands[args[0]].run(c, full)
-	return code, stdout.String(), stderr.String()
+	return runCLI(nil, []string{"--known-hosts", f.l.KnownHostsFile, "--identity", f.l.IdentityFile, "--ssh-config", "none"}, args...)
 }
 
 // TestImportRoundTripLab: import a messy fleet, then plan with the draft shows no change, with

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -71,17 +70,8 @@ func (f *labFleet) manifest(t *testing.T, users, groupUsers string) string {
 
 func (f *labFleet) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	args = append(args[:1:1], append([]string{"--known-hosts", f.lab.KnownHostsFile, "--identity", f.lab.IdentityFile, "--ssh-config", "none", "-f", filepath.Join(f.dir, "access.yaml")}, args[1:]...)...)
-	c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string {
-		if k == "BOB_PW" {
-			return "Qx7!vR2#mLp9$wZt"
-		}
-		return ""
-	}}
-	cmd := commands[args[0]]
-	code := cmd.run(c, args[1:])
-	return code, stdout.String(), stderr.String()
+	return runCLI(map[string]string{"BOB_PW": "Qx7!vR2#mLp9$wZt"},
+		[]string{"--known-hosts", f.lab.KnownHostsFile, "--identity", f.lab.IdentityFile, "--ssh-config", "none", "-f", filepath.Join(f.dir, "access.yaml")}, args...)
 }
 
 func (f *labFleet) login(t *testing.T, h *lab.Host, user, key string) int {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -61,12 +60,8 @@ hosts:
 	}
 	env := map[string]string{"ACCESSCTL_WINRM_USER": winUser, "ACCESSCTL_WINRM_PASSWORD": winPass}
 	run := func(args ...string) (int, string, string) {
-		var stdout, stderr bytes.Buffer
-		c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
-		full := append([]string{"-f", mpath, "--known-hosts", l.KnownHostsFile, "--identity", l.IdentityFile,
-			"--ssh-config", "none", "--winrm-ca", ca, "--winrm-auth", "basic"}, args[1:]...)
-		code := commands[args[0]].run(c, full)
-		return code, stdout.String(), stderr.String()
+		return runCLI(env, []string{"-f", mpath, "--known-hosts", l.KnownHostsFile, "--identity", l.IdentityFile,
+			"--ssh-config", "none", "--winrm-ca", ca, "--winrm-auth", "basic"}, args...)
 	}
 
 	code, out, errOut := run("plan", "--detailed-exitcode")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-
 	"github.com/accessctl/accessctl/internal/lab"
 	"os"
 	"path/filepath"
@@ -13,11 +11,7 @@ import (
 // runNoManifest runs a command like labFleet.run, without -f: apply --plan needs no manifest.
 func (f *labFleet) runNoManifest(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	args = append(args[:1:1], append([]string{"--known-hosts", f.lab.KnownHostsFile, "--identity", f.lab.IdentityFile, "--ssh-config", "none"}, args[1:]...)...)
-	c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	code := commands[args[0]].run(c, args[1:])
-	return code, stdout.String(), stderr.String()
+	return runCLI(nil, []string{"--known-hosts", f.lab.KnownHostsFile, "--identity", f.lab.IdentityFile, "--ssh-config", "none"}, args...)
 }
 
 // TestSavedPlanIsWhatRuns: a reviewed plan file is exactly what apply makes, against real

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -100,12 +99,9 @@ func (x *zmHost) manifest(users, groupUsers, sshd string) {
 // run runs an accessctl command in-process against the host's manifest.
 func (x *zmHost) run(args ...string) (int, string) {
 	x.t.Helper()
-	var stdout, stderr bytes.Buffer
-	full := append([]string{"--known-hosts", x.z.l.KnownHostsFile, "--identity", x.z.l.IdentityFile,
-		"--ssh-config", "none", "-f", filepath.Join(x.dir, "access.yaml")}, args[1:]...)
-	c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	code := commands[args[0]].run(c, full)
-	out := stdout.String() + stderr.String()
+	code, stdout, stderr := runCLI(nil, []string{"--known-hosts", x.z.l.KnownHostsFile, "--identity", x.z.l.IdentityFile,
+		"--ssh-config", "none", "-f", filepath.Join(x.dir, "access.yaml")}, args...)
+	out := stdout + stderr
 	x.t.Logf("accessctl %s: exit %d\n%s", strings.Join(args, " "), code, out)
 	return code, out
 }
